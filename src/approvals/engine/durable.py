@@ -1,0 +1,75 @@
+"""The one place that talks to durable_rules.
+
+Facts about durable_rules 2.0.28 that shape this module:
+
+* It keeps each session's state in C memory and fails with `MemoryError` at the
+  1,025th live session of a ruleset (and stays broken), so every evaluation uses a
+  fresh session id and deletes its state in `finally`.
+* It never releases the GIL and its host is not thread-safe: one lock serialises calls.
+* `Host.set_rulesets` mutates the dict it is given (it pops each rule's `run`), and a
+  ruleset name cannot be registered twice, so names carry the ruleset hash and period
+  and each registration gets a fresh copy.
+* Exceptions inside actions are swallowed into the session state, so actions only
+  append the rule name to a list; everything else happens outside.
+* `Host()` starts timer threads that poll every ruleset; we use no timers or queues,
+  so `_QuietHost` does not start them.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from durable import engine as durable_engine
+
+
+class _QuietHost(durable_engine.Host):  # type: ignore[misc]
+    def _run(self) -> None:
+        """No background dispatch: facts are asserted synchronously and nothing is queued."""
+
+
+class DurableRunner:
+    def __init__(self) -> None:
+        self._host = _QuietHost()
+        self._lock = threading.Lock()
+        self._registered: set[str] = set()
+        self._fired: dict[str, list[str]] = {}
+        self._sids = itertools.count(1)
+
+    def _action(self, rule: str) -> Callable[[Any], None]:
+        fired = self._fired
+
+        def record(c: Any) -> None:
+            fired[c.m["sid"]].append(rule)
+
+        return record
+
+    def ensure(self, name: str, definition: dict[str, dict[str, Any]]) -> None:
+        if name in self._registered:
+            return
+        with self._lock:
+            if name in self._registered:
+                return
+            rules = copy.deepcopy(definition)
+            for rule_name, rule in rules.items():
+                rule["run"] = self._action(rule_name)
+            self._host.set_rulesets({name: rules})
+            self._registered.add(name)
+
+    def fire(self, name: str, facts: dict[str, Any]) -> list[str]:
+        """Assert one fact in a fresh session; return the names of the rules that fired."""
+        with self._lock:
+            sid = str(next(self._sids))
+            self._fired[sid] = []
+            try:
+                try:
+                    self._host.assert_fact(name, {**facts, "sid": sid, "id": "facts"})
+                except durable_engine.MessageNotHandledException:
+                    pass  # no rule matched: nothing fired
+                return self._fired[sid]
+            finally:
+                del self._fired[sid]
+                self._host.delete_state(name, sid)

@@ -1,0 +1,282 @@
+"""Decide one application: facts in, outcome with every reason out.
+
+Order of precedence (each step only when the ones before found nothing):
+
+1. An input that could not be had (source failed, answered nonsense, a required record
+   is absent) -> `refer`, naming the source. A failing source never becomes a rejection.
+2. A check that reads a missing fact -> `refer`. A missing fact can never pass.
+3. Any failed check whose `on_fail` is `reject` -> `reject`, with every failed check.
+4. Any failed check whose `on_fail` is `refer` -> `refer` (the rules send it to the counter).
+5. durable_rules' `approve` rule (the conjunction of all checks) fired -> `approve`.
+   If it did not fire although nothing failed, the engine contradicts itself: `refer`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from approvals.engine.durable import DurableRunner
+from approvals.engine.evaluate import MISSING, evaluate, evaluate_or_missing
+from approvals.engine.form import validate_form
+from approvals.engine.model import (
+    Basis,
+    CheckResult,
+    Decision,
+    Gathered,
+    Reason,
+    RulesetRef,
+)
+from approvals.errors import ApprovalsError, EvaluationError
+from approvals.spec.catalog import LoadedRuleset, Period
+from approvals.spec.ruleset import DatasetInput, Ruleset
+
+_SCALARS = (str, int, float, bool)
+
+
+class Engine:
+    """Evaluates decisions; one durable_rules host per engine, shared by all items."""
+
+    def __init__(self) -> None:
+        self._durable = DurableRunner()
+
+    def decide(
+        self,
+        loaded: LoadedRuleset,
+        inputs: Mapping[str, Gathered],
+        form: Mapping[str, Any],
+        on: dt.date,
+        applicant: Mapping[str, Any],
+    ) -> Decision:
+        spec = loaded.spec
+        period = loaded.period_on(on)
+        reasons: list[Reason] = []
+
+        scope, input_problems = _input_scope(spec, inputs)
+        for name, problem in input_problems.items():
+            reasons.append(_data_reason(name, problem))
+        scope.update(
+            today=on.isoformat(),
+            applicant=dict(applicant),
+            params=period.parameters,
+        )
+        scope["form"] = validate_form(spec, form, autofilled(spec, scope))
+        derived: dict[str, Any] = {}
+        for name, expr in spec.derived.items():
+            try:
+                value = evaluate_or_missing(expr, scope)
+            except EvaluationError as exc:
+                reasons.append(_data_reason(name, f"cannot compute: {exc}"))
+                value = MISSING
+            derived[name] = value
+            scope[name] = value
+
+        checks, fired = self._run_checks(loaded, period, scope)
+        outcome = _outcome(spec, checks, fired, reasons)
+        issues = None
+        if outcome == "approve":
+            issues = _issues(spec, scope)
+        return Decision(
+            outcome=outcome,
+            reasons=reasons,
+            checks=checks,
+            facts={k: _plain(v) for k, v in derived.items()} | {"form": scope["form"]},
+            parameters=period.parameters,
+            ruleset=RulesetRef(code=spec.code, version=spec.version, hash=loaded.hash),
+            on=on,
+            issues=issues,
+        )
+
+    def _run_checks(
+        self, loaded: LoadedRuleset, period: Period, scope: Mapping[str, Any]
+    ) -> tuple[list[CheckResult], set[str]]:
+        spec = loaded.spec
+        facts: dict[str, Any] = {}
+        values_by_check: dict[str, dict[str, Any]] = {}
+        missing: set[str] = set()
+        for compiled in period.checks:
+            values: dict[str, Any] = {}
+            for path, key in zip(compiled.paths, compiled.facts, strict=True):
+                value = _lookup(scope, path)
+                values[".".join(path)] = _plain(value)
+                if value is MISSING or value is None:
+                    missing.add(compiled.id)
+                elif isinstance(value, _SCALARS):
+                    facts[key] = value
+                else:
+                    # A check compares scalars; a list or record here is a ruleset error.
+                    missing.add(compiled.id)
+            values_by_check[compiled.id] = values
+
+        name = f"{spec.code}@{spec.version}@{loaded.hash[7:19]}@{period.start.isoformat()}"
+        self._durable.ensure(name, period.durable)
+        fired = set(self._durable.fire(name, facts))
+
+        results: list[CheckResult] = []
+        status_of: dict[str, str] = {}
+        for check in spec.checks:
+            basis = spec.legal_basis[check.basis]
+            if any(status_of.get(dep) != "pass" for dep in check.after):
+                status = "skipped"
+            elif check.id in missing:
+                status = "missing"
+            elif f"fail__{check.id}" in fired:
+                status = "fail"
+            else:
+                status = "pass"
+            status_of[check.id] = status
+            results.append(
+                CheckResult(
+                    id=check.id,
+                    status=status,  # type: ignore[arg-type]
+                    on_fail=check.on_fail,
+                    values=values_by_check[check.id],
+                    basis=Basis(title=basis.title, article=basis.article),
+                )
+            )
+        return results, fired
+
+
+def autofilled(spec: Ruleset, scope: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values the government already holds (秒报), computed from the inputs."""
+    values: dict[str, Any] = {}
+    for form_field in spec.form:
+        if form_field.autofill:
+            try:
+                value = evaluate_or_missing(form_field.autofill, scope)
+            except EvaluationError:
+                value = MISSING
+            values[form_field.name] = None if value is MISSING else value
+    return values
+
+
+def _input_scope(spec: Ruleset, inputs: Mapping[str, Gathered]) -> tuple[dict[str, Any], dict[str, str]]:
+    scope: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for name, source in spec.inputs.items():
+        got = inputs.get(name)
+        label = source.dataset if isinstance(source, DatasetInput) else source.type
+        if got is None:
+            problems[name] = f"input '{name}' ({label}) was not gathered"
+            scope[name] = MISSING
+            continue
+        if got.error is not None:
+            problems[name] = f"{label}: {got.error}"
+            scope[name] = MISSING
+            continue
+        value = got.value if got.value is not None else []
+        if not isinstance(value, list):
+            problems[name] = f"{label}: expected a list of records, got {type(value).__name__}"
+            scope[name] = MISSING
+            continue
+        if isinstance(source, DatasetInput):
+            if source.required and not value:
+                problems[name] = f"{label}: no record for this applicant"
+                scope[name] = MISSING
+                continue
+            if source.one:
+                if len(value) > 1:
+                    problems[name] = f"{label}: {len(value)} records where one was expected"
+                    scope[name] = MISSING
+                    continue
+                value = value[0] if value else None
+        scope[name] = value
+    return scope, problems
+
+
+def _outcome(spec: Ruleset, checks: list[CheckResult], fired: set[str], reasons: list[Reason]) -> str:
+    by_id = {c.id: c for c in spec.checks}
+    for result in checks:
+        check = by_id[result.id]
+        if result.status == "missing":
+            reasons.append(
+                Reason(
+                    code="DATA_MISSING",
+                    check=check.id,
+                    outcome="refer",
+                    zh=f"审查所需数据缺失，转人工审核：{check.description.zh}",
+                    en=f"Data needed for this check is missing; referred to a clerk: {check.description.en}",
+                    basis=result.basis,
+                )
+            )
+        elif result.status == "fail":
+            reasons.append(
+                Reason(
+                    code=check.reason.code,
+                    check=check.id,
+                    outcome=check.on_fail,
+                    zh=check.reason.zh,
+                    en=check.reason.en,
+                    basis=result.basis,
+                )
+            )
+    if any(r.outcome == "refer" and r.code in ("DATA_UNAVAILABLE", "DATA_MISSING") for r in reasons):
+        return "refer"
+    if any(r.outcome == "reject" for r in reasons):
+        return "reject"
+    if reasons:
+        return "refer"
+    if "approve" in fired and all(c.status == "pass" for c in checks):
+        return "approve"
+    reasons.append(
+        Reason(
+            code="ENGINE_INCONSISTENT",
+            check="",
+            outcome="refer",
+            zh="规则引擎结果不一致，转人工审核",
+            en="The rules engine did not confirm approval although no check failed; referred",
+        )
+    )
+    return "refer"
+
+
+def _data_reason(name: str, problem: str) -> Reason:
+    return Reason(
+        code="DATA_UNAVAILABLE",
+        check="",
+        outcome="refer",
+        zh=f"无法获取审查所需数据（{name}），转人工审核：{problem}",
+        en=f"Data needed for the decision ({name}) could not be had; referred to a clerk: {problem}",
+    )
+
+
+def _issues(spec: Ruleset, scope: Mapping[str, Any]) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    if spec.issues.grant:
+        out["grant"] = {k: _plain(evaluate(v, scope)) for k, v in spec.issues.grant.items()}
+    lic = spec.issues.licence
+    if lic is not None:
+        out["licence"] = {
+            "type": lic.type,
+            "issuer": lic.issuer,
+            "valid_from": evaluate(lic.valid_from, scope),
+            "valid_to": evaluate(lic.valid_to, scope) if lic.valid_to else None,
+            "fields": {k: _plain(evaluate(v, scope)) for k, v in lic.fields.items()},
+        }
+    return out or None
+
+
+def _lookup(scope: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = scope
+    for part in path:
+        if value is MISSING or value is None:
+            return value
+        if not isinstance(value, Mapping) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: MISSING becomes null (the check's status says it was missing)."""
+    if value is MISSING:
+        return None
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+__all__ = ["ApprovalsError", "Engine", "autofilled"]
