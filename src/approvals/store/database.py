@@ -1,0 +1,66 @@
+"""Open the database: SQLite (WAL) by default, PostgreSQL through `APPROVALS_DATABASE_URL`.
+
+SQLite runs with `synchronous=FULL`: in WAL mode, NORMAL may lose the last
+transactions on power loss, and an acknowledged decision must never be lost
+(DESIGN.md, "Record"). FULL syncs the WAL on every commit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel, create_engine
+
+from approvals.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+DATABASE_URL_ENV = "APPROVALS_DATABASE_URL"
+DEFAULT_URL = "sqlite:///var/approvals.db"
+# How long a SQLite writer waits for another to finish before giving up (ms).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get(DATABASE_URL_ENV) or DEFAULT_URL
+
+
+def open_database(url: str | None = None, *, create: bool = True) -> Engine:
+    """An engine for `url` (default: `database_url()`), with the tables created."""
+    url = url or database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite(url, parsed.database)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    if create:
+        SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def _sqlite(url: str, database: str | None) -> Engine:
+    in_memory = not database or database == ":memory:"
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if in_memory:
+        # One shared connection, or each session would see its own empty database.
+        options["poolclass"] = StaticPool
+    else:
+        Path(database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    return engine

@@ -1,0 +1,148 @@
+"""Reads and writes the service needs, each in its own short transaction.
+
+`save_decision` writes an application, its signed record and any licence it issues in
+one transaction: either all of them are durable or none is. A second submission with
+an Idempotency-Key already used by the same applicant loses on the unique constraint
+and gets `DuplicateSubmission` with the stored winner, whatever process won the race.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from approvals.errors import ApprovalsError
+from approvals.store.tables import Application, DecisionRecord, IssuedLicence, RulesetText
+
+
+@dataclass(frozen=True)
+class StoredApplication:
+    application: Application
+    record: DecisionRecord
+    licences: list[IssuedLicence] = field(default_factory=list)
+
+
+class DuplicateSubmission(ApprovalsError):
+    """The applicant's Idempotency-Key is already stored (possibly by a concurrent request)."""
+
+    def __init__(self, existing: StoredApplication) -> None:
+        self.existing = existing
+        super().__init__(f"idempotency key already used by application {existing.application.id}")
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def keep_ruleset(self, text: RulesetText) -> None:
+        """Store a ruleset version's text once (idempotent, safe under concurrency)."""
+        with Session(self.engine) as session:
+            if session.get(RulesetText, text.hash) is not None:
+                return
+            session.add(text)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # another request stored the same text first
+
+    def ruleset_text(self, digest: str) -> RulesetText | None:
+        with Session(self.engine) as session:
+            return session.get(RulesetText, digest)
+
+    def save_decision(
+        self,
+        application: Application,
+        record: DecisionRecord,
+        licence: IssuedLicence | None = None,
+    ) -> StoredApplication:
+        """Commit all three together; raise `DuplicateSubmission` if the key is taken."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                session.add(application)
+                session.flush()  # the application row must exist before rows that refer to it
+                session.add(record)
+                if licence is not None:
+                    session.add(licence)
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                existing = self._winner(application)
+                if existing is None:
+                    raise
+                raise DuplicateSubmission(existing) from None
+        return StoredApplication(application, record, [licence] if licence else [])
+
+    def _winner(self, application: Application) -> StoredApplication | None:
+        if application.idempotency_key is None:
+            return None
+        return self.by_idempotency_key(application.applicant, application.idempotency_key)
+
+    def by_idempotency_key(self, applicant: str, key: str) -> StoredApplication | None:
+        with Session(self.engine) as session:
+            found = session.exec(
+                select(Application).where(
+                    Application.applicant == applicant, Application.idempotency_key == key
+                )
+            ).first()
+            return None if found is None else self._complete(session, found)
+
+    def get(self, application_id: str) -> StoredApplication | None:
+        with Session(self.engine) as session:
+            found = session.get(Application, application_id)
+            return None if found is None else self._complete(session, found)
+
+    def for_applicant(self, applicant: str, limit: int = 100) -> list[Application]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Application)
+                .where(Application.applicant == applicant)
+                .order_by(col(Application.created_at).desc())
+                .limit(limit)
+            ).all()
+            return list(rows)
+
+    def licence_delivered(self, licence_id: str, when: dt.datetime) -> None:
+        self._licence_update(licence_id, status="issued", error=None, issued_at=when)
+
+    def licence_failed(self, licence_id: str, error: str) -> None:
+        self._licence_update(licence_id, status="pending", error=error, issued_at=None)
+
+    def _licence_update(
+        self, licence_id: str, *, status: str, error: str | None, issued_at: dt.datetime | None
+    ) -> None:
+        with Session(self.engine) as session:
+            row = session.get(IssuedLicence, licence_id)
+            if row is None:
+                raise KeyError(licence_id)
+            row.status = status
+            row.error = error
+            row.issued_at = issued_at
+            session.add(row)
+            session.commit()
+
+    def records(self, after_seq: int = 0, limit: int = 1000) -> list[DecisionRecord]:
+        """Decision records in commit order (for the log sequencer and `audit verify`)."""
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(DecisionRecord)
+                .where(col(DecisionRecord.seq) > after_seq)
+                .order_by(col(DecisionRecord.seq))
+                .limit(limit)
+            ).all()
+            return list(rows)
+
+    @staticmethod
+    def _complete(session: Session, application: Application) -> StoredApplication | None:
+        record = session.exec(
+            select(DecisionRecord).where(DecisionRecord.application_id == application.id)
+        ).first()
+        if record is None:  # cannot happen: both are committed in one transaction
+            return None
+        licences = session.exec(
+            select(IssuedLicence).where(IssuedLicence.application_id == application.id)
+        ).all()
+        return StoredApplication(application, record, list(licences))
