@@ -116,7 +116,7 @@ def _binary(node: Binary, scope: Mapping[str, Any]) -> Any:
         return (left in right) == (op == "in")
     if op in ("<", "<=", ">", ">="):
         if left is None or right is None:
-            raise EvaluationError(f"cannot order null ({left!r} {op} {right!r})")
+            return None  # null in, null out: a check reading it is missing, never passed
         if isinstance(left, str) != isinstance(right, str):
             raise EvaluationError(f"cannot compare {_kind(left)} with {_kind(right)}")
         if op == "<":
@@ -142,11 +142,15 @@ def _call(node: Call, scope: Mapping[str, Any]) -> Any:
     name = node.func
     if name in fn.DATED:
         _arity(node, 1, 1)
-        return fn.full_years(_eval(node.args[0], scope), scope["today"])
+        born = _eval(node.args[0], scope)
+        return None if born is None else fn.full_years(born, scope["today"])
     if name in fn.PLAIN:
         low, high, impl = fn.PLAIN[name]
         _arity(node, low, high)
-        return impl(*(_eval(arg, scope) for arg in node.args))
+        args = [_eval(arg, scope) for arg in node.args]
+        # null in, null out: a date that does not exist (no licence held) gives no age or
+        # duration, and a check reading it is skipped or missing, never passed.
+        return None if any(a is None for a in args) else impl(*args)
     if name in fn.ITEMWISE:
         return _itemwise(node, scope)
     raise EvaluationError(f"unknown function '{name}'")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -15,8 +16,27 @@ M = TypeVar("M", bound=BaseModel)
 Path = tuple[str | int, ...]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records where each mapping key and value starts."""
+class Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false are booleans.
+
+    YAML 1.1 also reads on/off/yes/no as booleans, which turns a case's `on:` date key
+    (and the country code NO) into True: rule authors should never meet that.
+    """
+
+
+Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+class _LineLoader(Loader):
+    """Records where each mapping key and value starts."""
 
 
 def _read(text: str, file: str) -> tuple[Any, dict[Path, int]]:
@@ -43,7 +63,7 @@ def _read(text: str, file: str) -> tuple[Any, dict[Path, int]]:
                 walk(item, (*path, i))
 
     walk(root, ())
-    data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    data = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader
     return data, lines
 
 
