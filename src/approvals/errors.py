@@ -69,7 +69,7 @@ class InvalidRequest(ApprovalsError):
 
 
 class Conflict(ApprovalsError):
-    """The request conflicts with an earlier one (e.g. an Idempotency-Key reused for another body)."""
+    """The request conflicts with an earlier one (an Idempotency-Key reused for another body)."""
 
 
 class SourceUnavailable(ApprovalsError):

@@ -125,7 +125,9 @@ def run_file(engine: Engine, ruleset_path: Path) -> Iterator[CaseResult]:
     cases = load_cases(cases_path(ruleset_path))
     for case in cases.cases:
         decision = run_case(engine, loaded, cases.defaults, case)
-        yield CaseResult(str(ruleset_path), case, decision, check_expectation(decision, case.expect))
+        yield CaseResult(
+            str(ruleset_path), case, decision, check_expectation(decision, case.expect)
+        )
 
 
 def _set(target: Any, path: list[str], value: Any) -> None:

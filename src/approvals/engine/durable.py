@@ -11,12 +11,16 @@ Facts about durable_rules 2.0.28 that shape this module:
   and each registration gets a fresh copy.
 * Exceptions inside actions are swallowed into the session state, so actions only
   append the rule name to a list; everything else happens outside.
+* Ruleset handles live in the C library's global state: two hosts registering the same
+  ruleset name crashed the process (segmentation fault) here, so there is one runner per
+  process (`runner()`), shared by every `Engine`.
 * `Host()` starts timer threads that poll every ruleset; we use no timers or queues,
   so `_QuietHost` does not start them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import threading
@@ -65,11 +69,23 @@ class DurableRunner:
             sid = str(next(self._sids))
             self._fired[sid] = []
             try:
-                try:
+                # MessageNotHandledException: no rule matched, so nothing fired.
+                with contextlib.suppress(durable_engine.MessageNotHandledException):
                     self._host.assert_fact(name, {**facts, "sid": sid, "id": "facts"})
-                except durable_engine.MessageNotHandledException:
-                    pass  # no rule matched: nothing fired
                 return self._fired[sid]
             finally:
                 del self._fired[sid]
                 self._host.delete_state(name, sid)
+
+
+_RUNNER: DurableRunner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+def runner() -> DurableRunner:
+    """The process-wide runner (see the module notes for why there is only one)."""
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None:
+            _RUNNER = DurableRunner()
+        return _RUNNER

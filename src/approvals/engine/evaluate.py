@@ -10,7 +10,18 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from approvals.engine import functions as fn
-from approvals.engine.expr import Attr, Binary, Call, Index, ListLit, Literal, Name, Node, Unary, parse
+from approvals.engine.expr import (
+    Attr,
+    Binary,
+    Call,
+    Index,
+    ListLit,
+    Literal,
+    Name,
+    Node,
+    Unary,
+    parse,
+)
 from approvals.errors import EvaluationError
 
 
@@ -54,7 +65,7 @@ def evaluate_or_missing(source: str | Node, scope: Mapping[str, Any]) -> Any:
         return MISSING
 
 
-def _eval(node: Node, scope: Mapping[str, Any]) -> Any:  # noqa: PLR0911, PLR0912
+def _eval(node: Node, scope: Mapping[str, Any]) -> Any:
     if isinstance(node, Literal):
         return node.value
     if isinstance(node, Name):

@@ -7,8 +7,8 @@ canonical JSON unchanged, and need no special type in durable_rules.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -61,7 +61,9 @@ def days_between(start: Any, end: Any) -> int:
 
 def first_of_next_month(day: Any) -> str:
     d = to_date(day)
-    return (dt.date(d.year + 1, 1, 1) if d.month == 12 else dt.date(d.year, d.month + 1, 1)).isoformat()
+    return (
+        dt.date(d.year + 1, 1, 1) if d.month == 12 else dt.date(d.year, d.month + 1, 1)
+    ).isoformat()
 
 
 def band(table: Any, value: Any) -> Any:

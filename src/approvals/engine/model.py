@@ -32,7 +32,8 @@ class Gathered(Model):
     value: Any = None
     provenance: Provenance
     error: str | None = Field(
-        default=None, description="Set when the source failed or answered nonsense: the case is referred"
+        default=None,
+        description="Set when the source failed or answered nonsense: the case is referred",
     )
 
     @property

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from approvals.engine.durable import DurableRunner
+from approvals.engine.durable import runner
 from approvals.engine.evaluate import MISSING, evaluate, evaluate_or_missing
 from approvals.engine.form import validate_form
 from approvals.engine.model import (
@@ -36,10 +36,10 @@ _SCALARS = (str, int, float, bool)
 
 
 class Engine:
-    """Evaluates decisions; one durable_rules host per engine, shared by all items."""
+    """Evaluates decisions; every engine shares the process's one durable_rules host."""
 
     def __init__(self) -> None:
-        self._durable = DurableRunner()
+        self._durable = runner()
 
     def decide(
         self,
@@ -129,7 +129,7 @@ class Engine:
             results.append(
                 CheckResult(
                     id=check.id,
-                    status=status,  # type: ignore[arg-type]
+                    status=status,
                     on_fail=check.on_fail,
                     values=values_by_check[check.id],
                     basis=Basis(title=basis.title, article=basis.article),
@@ -151,7 +151,9 @@ def autofilled(spec: Ruleset, scope: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _input_scope(spec: Ruleset, inputs: Mapping[str, Gathered]) -> tuple[dict[str, Any], dict[str, str]]:
+def _input_scope(
+    spec: Ruleset, inputs: Mapping[str, Gathered]
+) -> tuple[dict[str, Any], dict[str, str]]:
     scope: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for name, source in spec.inputs.items():
@@ -185,7 +187,9 @@ def _input_scope(spec: Ruleset, inputs: Mapping[str, Gathered]) -> tuple[dict[st
     return scope, problems
 
 
-def _outcome(spec: Ruleset, checks: list[CheckResult], fired: set[str], reasons: list[Reason]) -> str:
+def _outcome(
+    spec: Ruleset, checks: list[CheckResult], fired: set[str], reasons: list[Reason]
+) -> str:
     by_id = {c.id: c for c in spec.checks}
     for result in checks:
         check = by_id[result.id]
@@ -196,7 +200,10 @@ def _outcome(spec: Ruleset, checks: list[CheckResult], fired: set[str], reasons:
                     check=check.id,
                     outcome="refer",
                     zh=f"审查所需数据缺失，转人工审核：{check.description.zh}",
-                    en=f"Data needed for this check is missing; referred to a clerk: {check.description.en}",
+                    en=(
+                        "Data needed for this check is missing; referred to a clerk: "
+                        f"{check.description.en}"
+                    ),
                     basis=result.basis,
                 )
             )
@@ -211,7 +218,9 @@ def _outcome(spec: Ruleset, checks: list[CheckResult], fired: set[str], reasons:
                     basis=result.basis,
                 )
             )
-    if any(r.outcome == "refer" and r.code in ("DATA_UNAVAILABLE", "DATA_MISSING") for r in reasons):
+    if any(
+        r.outcome == "refer" and r.code in ("DATA_UNAVAILABLE", "DATA_MISSING") for r in reasons
+    ):
         return "refer"
     if any(r.outcome == "reject" for r in reasons):
         return "reject"
@@ -237,7 +246,10 @@ def _data_reason(name: str, problem: str) -> Reason:
         check="",
         outcome="refer",
         zh=f"无法获取审查所需数据（{name}），转人工审核：{problem}",
-        en=f"Data needed for the decision ({name}) could not be had; referred to a clerk: {problem}",
+        en=(
+            f"Data needed for the decision ({name}) could not be had; "
+            f"referred to a clerk: {problem}"
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,14 +88,18 @@ def load_ruleset_text(text: str, file: str) -> LoadedRuleset:
                     )
             if compiled and len(compiled) == len(spec.checks):
                 after = {c.id: c.after for c in spec.checks}
-                periods.append(Period(start, params, tuple(compiled), durable_definition(compiled, after)))
+                periods.append(
+                    Period(start, params, tuple(compiled), durable_definition(compiled, after))
+                )
     if errors:
         raise SpecErrors(errors)
     return LoadedRuleset(spec, file, text, ruleset_hash(text), tuple(periods))
 
 
 def load_ruleset(path: Path, root: Path | None = None) -> LoadedRuleset:
-    shown = str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else str(path)
+    shown = (
+        str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else str(path)
+    )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -167,9 +172,13 @@ def _overlaps(loaded: list[LoadedRuleset]) -> list[SpecError]:
         by_code.setdefault(r.code, []).append(r)
     for versions in by_code.values():
         versions.sort(key=lambda r: r.spec.effective.start)
-        for earlier, later in zip(versions, versions[1:], strict=False):
+        for earlier, later in itertools.pairwise(versions):
             if earlier.version == later.version:
-                errors.append(SpecError(later.path, None, f"version '{later.version}' is also in {earlier.path}"))
+                errors.append(
+                    SpecError(
+                        later.path, None, f"version '{later.version}' is also in {earlier.path}"
+                    )
+                )
             end = earlier.spec.effective.end
             if end is None or end >= later.spec.effective.start:
                 errors.append(

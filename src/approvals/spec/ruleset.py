@@ -37,7 +37,9 @@ class LegalBasis(Strict):
 
 
 class Effective(Strict):
-    start: dt.date = Field(alias="from", description="First application date this version applies to")
+    start: dt.date = Field(
+        alias="from", description="First application date this version applies to"
+    )
     end: dt.date | None = Field(
         default=None, alias="to", description="Last application date (inclusive); open if absent"
     )
@@ -64,7 +66,9 @@ class DatasetInput(Strict):
         default=False,
         description="True when a record must exist (e.g. a population record): none means refer",
     )
-    one: bool = Field(default=False, description="Exactly one record expected: the value is that record")
+    one: bool = Field(
+        default=False, description="Exactly one record expected: the value is that record"
+    )
 
 
 class LicenceInput(Strict):
@@ -165,7 +169,9 @@ class Ruleset(Strict):
 
     @field_validator("parameters")
     @classmethod
-    def _non_empty_history(cls, value: dict[str, dict[dt.date, Any]]) -> dict[str, dict[dt.date, Any]]:
+    def _non_empty_history(
+        cls, value: dict[str, dict[dt.date, Any]]
+    ) -> dict[str, dict[dt.date, Any]]:
         for name, history in value.items():
             if not re.match(IDENT, name):
                 raise ValueError(f"parameter name '{name}' must match {IDENT}")
@@ -198,8 +204,10 @@ class Ruleset(Strict):
             raise ValueError(f"reason codes used twice: {', '.join(sorted(dupes))}")
         del ids
         names = [f.name for f in self.form]
-        clash = (set(names) & set(self.derived)) | (set(names) & set(self.inputs)) | (
-            set(self.derived) & set(self.inputs)
+        clash = (
+            (set(names) & set(self.derived))
+            | (set(names) & set(self.inputs))
+            | (set(self.derived) & set(self.inputs))
         )
         if clash:
             raise ValueError(f"names used for more than one fact: {', '.join(sorted(clash))}")
