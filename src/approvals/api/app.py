@@ -1,0 +1,79 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from approvals import __version__
+from approvals.api import applications, errors, items, sandbox
+from approvals.api.settings import Settings
+from approvals.api.wiring import Wired, wire
+from approvals.service import Clock, Sources, utcnow
+
+DESCRIPTION = """\
+深圳市政务服务“秒批”“秒报” — instant decisions on government service applications.
+
+Every request carries `Authorization: Bearer <token>` naming the applicant and role
+(`citizen`, `staff`, `auditor`); the sandbox issues test tokens at
+`POST /v1/sandbox/tokens`. Errors are `{"error": {"code", "message_zh", "message_en",
+"field"?}}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sources: Sources | None = None,
+    clock: Clock = utcnow,
+    mount_sandbox: bool | None = None,
+) -> FastAPI:
+    """The service. `sources` injects data sources (tests: in-process transports);
+    `mount_sandbox` serves the sandbox platform and licence store under `/sandbox/`
+    (default: in sandbox mode)."""
+    settings = settings or Settings.from_env()
+    wired = wire(settings, sources=sources, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await wired.aclose()
+
+    app = FastAPI(
+        title="Approvals 秒批",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = wired.service
+    app.state.wired = wired
+    errors.install(app)
+    app.include_router(items.router)
+    app.include_router(applications.router)
+    if settings.sandbox:
+        app.include_router(sandbox.router)
+    if settings.sandbox if mount_sandbox is None else mount_sandbox:
+        _mount_sandbox(app, settings, wired)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
+    def healthz() -> dict[str, Any]:
+        with wired.service.store.engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return {"status": "ok", "items": len(wired.service.catalog.codes())}
+
+    return app
+
+
+def _mount_sandbox(app: FastAPI, settings: Settings, wired: Wired) -> None:
+    from approvals.sandbox.fixtures import load_fixtures
+    from approvals.sandbox.platform import create_platform_app
+    from approvals.sandbox.store import create_licence_store_app
+
+    fixtures = load_fixtures(settings.fixtures)
+    app.mount("/sandbox/platform", create_platform_app(fixtures))
+    app.mount("/sandbox/licences", create_licence_store_app(fixtures, wired.service.trust))

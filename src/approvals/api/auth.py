@@ -1,0 +1,31 @@
+"""Who is calling: the bearer token's subject and role, as a FastAPI dependency."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from approvals.api.tokens import Principal, verify
+from approvals.errors import Forbidden, Unauthorized
+
+_bearer = HTTPBearer(auto_error=False, description="Token from POST /v1/sandbox/tokens (sandbox)")
+
+
+def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("需要 Bearer 令牌 / an Authorization: Bearer <token> header is required")
+    secret: str = request.app.state.settings.token_secret
+    return verify(secret, credentials.credentials)
+
+
+Caller = Annotated[Principal, Depends(caller)]
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise Forbidden(f"role {principal.role!r} may not do this (allowed: {', '.join(roles)})")
