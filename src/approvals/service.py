@@ -35,10 +35,10 @@ from approvals.engine.model import Decision, Gathered
 from approvals.engine.runtime import Engine
 from approvals.errors import ApprovalsError, Conflict, InvalidRequest
 from approvals.licence import Holder, IssuerRef, Licence, LicenceError, TrustList, sign
-from approvals.licence import verify as verify_licence
 from approvals.licence import id_number as id_numbers
 from approvals.licence import identifier as licence_ids
 from approvals.licence import uscc as usccs
+from approvals.licence import verify as verify_licence
 from approvals.sandbox.keys import signing_key as sandbox_issuer_key
 from approvals.spec.catalog import Catalog, LoadedRuleset
 from approvals.store import (
