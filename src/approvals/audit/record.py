@@ -1,0 +1,181 @@
+"""The signed decision record envelope, and the leaf bytes it puts in the log.
+
+A decision record is a JSON object. Before signing it is stamped with
+
+* ``key_id``: the record key id ``<key name>+<hex key ID>`` of the signing key
+  (C2SP signed-note key ID, see :mod:`approvals.audit.keys`), and
+* ``log_origin``: the key name, which is also the log origin of the checkpoints
+  (C2SP tlog-checkpoint: "The log's key name in its signature line SHOULD match
+  the origin line").
+
+The signed bytes are ``canonical_json(record)`` (RFC 8785). The Merkle leaf is
+
+    canonical_json({"record": record,
+                    "signature": {"alg": "Ed25519", "key_id": ..., "value": base64(sig)}})
+
+and its leaf hash is ``SHA-256(0x00 || leaf)`` (RFC 9162 §2.1.1). Because RFC 8785
+sorts member names and ``"record" < "signature"``, the leaf is literally
+``{"record":`` + signed bytes + ``,"signature":`` + canonical signature + ``}``;
+an auditor can cut the signed bytes out of the leaf with a text editor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+from approvals.audit.canonical import canonical_json, to_json_value
+from approvals.audit.encoding import b64decode_strict, b64encode
+from approvals.audit.errors import AuditError, VerificationError
+from approvals.audit.keys import Keyring, SigningKey
+from approvals.audit.merkle import leaf_hash
+
+SIGNATURE_ALG = "Ed25519"
+_LEAF_PREFIX = b'{"record":'
+_SIGNATURE_MEMBER = b',"signature":'
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRecord:
+    """A record, its signature and the leaf bytes that go into the Merkle log."""
+
+    record: dict[str, Any]
+    signed_bytes: bytes
+    signature: bytes
+    key_id: str
+    leaf: bytes
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(self.leaf)
+
+
+def _signature_object(key_id: str, signature: bytes) -> dict[str, str]:
+    return {"alg": SIGNATURE_ALG, "key_id": key_id, "value": b64encode(signature)}
+
+
+def _leaf_from_parts(signed_bytes: bytes, signature_obj: Mapping[str, str]) -> bytes:
+    return _LEAF_PREFIX + signed_bytes + _SIGNATURE_MEMBER + canonical_json(signature_obj) + b"}"
+
+
+def sign_record(record: Mapping[str, Any], signer: SigningKey) -> SignedRecord:
+    """Stamp ``key_id``/``log_origin`` on a copy of ``record``, sign it, build its leaf.
+
+    If ``record`` already carries ``key_id`` or ``log_origin`` they must name
+    ``signer``; a record can never claim a key other than the one that signs it.
+    """
+    value = to_json_value(record)
+    if not isinstance(value, dict):
+        raise AuditError(f"record: expected a JSON object, found {type(record).__name__}")
+    for field, want in (("key_id", signer.record_key_id), ("log_origin", signer.name)):
+        have = value.get(field, want)
+        if have != want:
+            raise AuditError(f"record {field}: expected {want!r} (the signing key), found {have!r}")
+        value[field] = want
+    signed_bytes = canonical_json(value)
+    signature = signer.sign(signed_bytes)
+    leaf = _leaf_from_parts(signed_bytes, _signature_object(signer.record_key_id, signature))
+    return SignedRecord(value, signed_bytes, signature, signer.record_key_id, leaf)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_leaf(leaf: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        obj = json.loads(leaf.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise VerificationError(
+            "leaf", expected="UTF-8 JSON", found=f"undecodable bytes ({exc})"
+        ) from exc
+    if not isinstance(obj, dict) or set(obj) != {"record", "signature"}:
+        found = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
+        raise VerificationError(
+            "leaf", expected="an object with exactly 'record' and 'signature'", found=str(found)
+        )
+    record, sig = obj["record"], obj["signature"]
+    if not isinstance(record, dict):
+        raise VerificationError("leaf record", expected="an object", found=type(record).__name__)
+    if not isinstance(sig, dict) or set(sig) != {"alg", "key_id", "value"}:
+        found = sorted(sig) if isinstance(sig, dict) else type(sig).__name__
+        raise VerificationError(
+            "leaf signature", expected="an object with alg, key_id, value", found=str(found)
+        )
+    return record, sig
+
+
+def verify_record(leaf: bytes, keyring: Keyring, *, check_canonical: bool = True) -> dict[str, Any]:
+    """Check a leaf's record signature against ``keyring``; return the record.
+
+    Raises :class:`VerificationError` naming what was expected and found. With
+    ``check_canonical`` (the default) the leaf must also be exactly the RFC 8785
+    form of its content, so a record has one and only one valid leaf; without it
+    the signed bytes are cut from the leaf as the module docstring describes
+    (faster for bulk checks; the signature still pins those exact bytes).
+    """
+    record, sig = _parse_leaf(leaf)
+    if sig["alg"] != SIGNATURE_ALG:
+        raise VerificationError("signature alg", expected=SIGNATURE_ALG, found=repr(sig["alg"]))
+    key_id, value = sig["key_id"], sig["value"]
+    if not isinstance(key_id, str) or not isinstance(value, str):
+        raise VerificationError("signature", expected="string key_id and value", found=repr(sig))
+    signature = b64decode_strict(value)
+    if signature is None or len(signature) != 64:
+        found = "non-canonical base64" if signature is None else f"{len(signature)} bytes"
+        raise VerificationError("signature value", expected="base64 of 64 bytes", found=found)
+    if record.get("key_id") != key_id:
+        raise VerificationError(
+            "record key_id",
+            expected=f"the signature's key id {key_id!r}",
+            found=repr(record.get("key_id")),
+        )
+    key = keyring.get(key_id)
+    if record.get("log_origin") != key.name:
+        raise VerificationError(
+            "record log_origin",
+            expected=f"{key.name!r} (the signing key's name)",
+            found=repr(record.get("log_origin")),
+        )
+
+    suffix = _SIGNATURE_MEMBER + canonical_json(sig) + b"}"
+    if check_canonical:
+        try:
+            signed_bytes = bytes(rfc8785.dumps(record))
+        except rfc8785.CanonicalizationError as exc:
+            raise VerificationError(
+                "record", expected="RFC 8785 encodable JSON", found=str(exc)
+            ) from exc
+        if _LEAF_PREFIX + signed_bytes + suffix != leaf:
+            raise VerificationError(
+                "leaf encoding",
+                expected="the RFC 8785 canonical form of its content",
+                found="different bytes (non-canonical or altered encoding)",
+            )
+    else:
+        if not (leaf.startswith(_LEAF_PREFIX) and leaf.endswith(suffix)):
+            raise VerificationError(
+                "leaf layout",
+                expected='{"record":<record>,"signature":<canonical signature>}',
+                found="another layout",
+            )
+        signed_bytes = leaf[len(_LEAF_PREFIX) : len(leaf) - len(suffix)]
+
+    if not key.verify(signed_bytes, signature):
+        raise VerificationError(
+            "record signature",
+            expected=f"a valid Ed25519 signature by {key.record_key_id} over the record",
+            found="a signature that does not verify (record or signature altered)",
+        )
+    if not check_canonical:
+        # The returned record must be exactly what was signed.
+        parsed = json.loads(signed_bytes.decode("utf-8"), parse_constant=_reject_constant)
+        if parsed != record:
+            raise VerificationError(
+                "leaf layout", expected="the signed record", found="a different record value"
+            )
+    return record
