@@ -1,0 +1,246 @@
+"""Gather an item's inputs from the data sources, concurrently, with provenance.
+
+`Sources.gather` is what submission calls (the service re-reads the authoritative
+data itself, never trusting the client's copy); `Sources.prefill` is what the form
+calls. Both return one `Gathered` per input. A source that fails, answers nonsense or
+answers about someone else yields `Gathered(error=...)` naming the source: the engine
+turns that into `refer`. Nothing here raises for a source failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Collection, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from approvals.engine.evaluate import evaluate
+from approvals.engine.expr import names_used, parse
+from approvals.engine.model import Gathered, Provenance
+from approvals.errors import EvaluationError, ExpressionError, SourceUnavailable
+from approvals.licence import TrustList
+from approvals.sources.licences import LicenceStoreClient
+from approvals.sources.platform import PlatformClient
+from approvals.sources.prefill import Prefill, autofill_inputs, build_prefill
+from approvals.sources.verify import licence_view
+from approvals.spec.catalog import LoadedRuleset
+from approvals.spec.connectors import Dataset
+from approvals.spec.ruleset import DatasetInput, LicenceInput, Ruleset
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One HTTP read an input needs. Two inputs needing the same read share it."""
+
+    source: str  # "platform" | "licences"
+    name: str  # dataset name or licence type
+    key: str
+
+
+class NeedsForm(Exception):
+    """The input's key reads form fields the applicant has not filled in yet."""
+
+    def __init__(self, fields: list[str]) -> None:
+        self.fields = fields
+        super().__init__(", ".join(fields))
+
+
+class Sources:
+    """The data platform and licence store as the engine needs them.
+
+    Build one per process (per event loop) with `sources_for_sandbox` or
+    `sources_from_config` and share it: its clients pool connections. Close it with
+    `await sources.aclose()` or `async with`.
+    """
+
+    def __init__(
+        self,
+        platform: PlatformClient,
+        licences: LicenceStoreClient,
+        datasets: Mapping[str, Dataset],
+        trust: TrustList,
+    ) -> None:
+        self.platform = platform
+        self.licences = licences
+        self.datasets = dict(datasets)
+        self.trust = trust
+
+    async def gather(
+        self,
+        loaded: LoadedRuleset,
+        applicant_id: str,
+        form: Mapping[str, Any],
+        on: dt.date,
+    ) -> dict[str, Gathered]:
+        """Every input of the ruleset, read concurrently. Never raises for a source failure.
+
+        An input whose key needs a form field that is absent or empty gets
+        `Gathered(error=...)`: without a key there is nothing to look up, and "no record"
+        would be a fact the rules could wrongly act on (e.g. "name not yet registered").
+        """
+        plans = _plan(loaded.spec, _key_scope(applicant_id, form, on), loaded.spec.inputs)
+        return await self._run(
+            {
+                name: _unreadable(
+                    loaded.spec.inputs[name],
+                    f"its key needs form field(s) {', '.join(plan.fields)}, not given",
+                )
+                if isinstance(plan, NeedsForm)
+                else plan
+                for name, plan in plans.items()
+            }
+        )
+
+    async def prefill(self, loaded: LoadedRuleset, applicant_id: str, on: dt.date) -> Prefill:
+        """The item's form with every autofillable value and where it came from (秒报).
+
+        Reads only the inputs the autofill expressions use (data minimisation: the form
+        shows nothing else). An input keyed by a form field cannot be read before the
+        applicant types it; it is skipped and the fields it would fill say so.
+        """
+        spec = loaded.spec
+        wanted = autofill_inputs(spec)
+        plans = _plan(spec, _key_scope(applicant_id, {}, on), wanted)
+        skipped = {name: plan.fields for name, plan in plans.items() if isinstance(plan, NeedsForm)}
+        gathered = await self._run({k: v for k, v in plans.items() if not isinstance(v, NeedsForm)})
+        return build_prefill(loaded, applicant_id, on, gathered, skipped)
+
+    async def _run(self, plans: Mapping[str, _Read | Gathered]) -> dict[str, Gathered]:
+        reads: dict[_Read, Awaitable[Gathered]] = {}
+        for plan in plans.values():
+            if isinstance(plan, _Read) and plan not in reads:
+                reads[plan] = self._read(plan)
+        # One round trip's latency for the whole item, not the sum of them (issue 4, "Speed").
+        results = dict(zip(reads, await asyncio.gather(*reads.values()), strict=True))
+        out: dict[str, Gathered] = {}
+        for name, plan in plans.items():
+            out[name] = results[plan].model_copy(deep=True) if isinstance(plan, _Read) else plan
+        return out
+
+    async def _read(self, read: _Read) -> Gathered:
+        try:
+            if read.source == "platform":
+                return await self._dataset(read.name, read.key)
+            return await self._licences(read.name, read.key)
+        except SourceUnavailable as exc:
+            return Gathered(provenance=_provenance(read), error=str(exc))
+
+    async def _dataset(self, name: str, key: str) -> Gathered:
+        dataset = self.datasets.get(name)
+        if dataset is None:
+            raise SourceUnavailable(
+                f"platform dataset {name}",
+                "not in the dataset catalogue (connectors/datasets/): cannot check its answer",
+            )
+        got = await self.platform.records(dataset, key)
+        return Gathered(
+            value=got.records,
+            provenance=Provenance(
+                source="platform",
+                dataset=name,
+                key=key,
+                fetched_at=got.fetched.fetched_at,
+                digest=got.fetched.digest,
+            ),
+        )
+
+    async def _licences(self, licence_type: str, holder: str) -> Gathered:
+        got = await self.licences.licences(holder, licence_type)
+        return Gathered(
+            value=[licence_view(lic, self.trust) for lic in got.licences],
+            provenance=Provenance(
+                source="licences",
+                licence_type=licence_type,
+                key=holder,
+                fetched_at=got.fetched.fetched_at,
+                digest=got.fetched.digest,
+            ),
+        )
+
+    async def aclose(self) -> None:
+        await asyncio.gather(self.platform.aclose(), self.licences.aclose())
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _key_scope(applicant_id: str, form: Mapping[str, Any], on: dt.date) -> dict[str, Any]:
+    # The names a key expression may read (checked at load by approvals.spec.catalog).
+    return {"applicant": {"id_number": applicant_id}, "form": dict(form), "today": on.isoformat()}
+
+
+def _plan(
+    spec: Ruleset, scope: Mapping[str, Any], names: Collection[str]
+) -> dict[str, _Read | Gathered | NeedsForm]:
+    """For each input: the read it needs, or why it cannot be read."""
+    plans: dict[str, _Read | Gathered | NeedsForm] = {}
+    for name in names:
+        source = spec.inputs[name]
+        if isinstance(source, DatasetInput):
+            expr, read_source = source.key, "platform"
+        else:
+            expr, read_source = source.holder, "licences"
+        try:
+            key = _resolve_key(expr, scope)
+        except NeedsForm as needs:
+            plans[name] = needs
+            continue
+        except (EvaluationError, ExpressionError) as exc:
+            plans[name] = _unreadable(source, f"cannot compute the key `{expr}`: {exc}")
+            continue
+        if key is None:
+            plans[name] = _unreadable(source, f"the key `{expr}` is empty: nothing to look up")
+            continue
+        plans[name] = _Read(read_source, _name_of(source), key)
+    return plans
+
+
+def _resolve_key(expr: str, scope: Mapping[str, Any]) -> str | None:
+    node = parse(expr)
+    form = scope["form"]
+    unfilled = sorted(
+        path[1]
+        for path in names_used(node)
+        if path[0] == "form" and len(path) > 1 and form.get(path[1]) in (None, "", [])
+    )
+    if unfilled:
+        raise NeedsForm(unfilled)
+    value = evaluate(node, scope)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise EvaluationError(f"a key must be text, found {type(value).__name__}")
+    # The engine strips form text before checking it (approvals.engine.form); look up
+    # the same text the rules will see.
+    text = str(value).strip()
+    return text or None
+
+
+def _name_of(source: DatasetInput | LicenceInput) -> str:
+    return source.dataset if isinstance(source, DatasetInput) else source.type
+
+
+def _unreadable(source: DatasetInput | LicenceInput, why: str) -> Gathered:
+    if isinstance(source, DatasetInput):
+        what = f"platform dataset {source.dataset}"
+        provenance = Provenance(source="platform", dataset=source.dataset)
+    else:
+        what = f"licences type {source.type}"
+        provenance = Provenance(source="licences", licence_type=source.type)
+    return Gathered(provenance=provenance, error=f"{what}: {why}")
+
+
+def _provenance(read: _Read) -> Provenance:
+    if read.source == "platform":
+        return Provenance(source="platform", dataset=read.name, key=read.key)
+    return Provenance(source="licences", licence_type=read.name, key=read.key)
