@@ -246,20 +246,39 @@ async def test_concurrent_duplicates_still_give_one_decision(client: httpx.Async
     assert len(r.json()["applications"]) == 1
 
 
-async def test_an_approval_issues_its_licence_into_the_store(client: httpx.AsyncClient) -> None:
-    """Any item whose approval issues a licence: it is signed, delivered and recorded."""
-    items = (await client.get("/v1/items")).json()["items"]
-    assert items
-    staff = await token(client, DRIVER, "staff")
-    r = await apply(client, staff, {"item": "ride-hailing-driver-permit",
-                                    "form": {"phone": "13800138000"}, "on": ON,
-                                    "applicant": DRIVER})
-    if r.status_code == 500:
-        pytest.skip(f"ride-hailing ruleset's licence fields do not lint yet: {r.text}")
-    assert r.status_code == 201, r.text
-    decision = r.json()
-    assert decision["outcome"] == "approve"
-    (licence,) = decision["licences"]
-    assert licence["status"] == "issued", licence
-    record = decision["signed_record"]["record"]
-    assert record["licence"]["licence_id"] == licence["licence_id"]
+async def test_issued_licence_is_signed_stored_and_delivered(tmp_path: Path) -> None:
+    """An item whose approval issues a licence (a copy of the longevity ruleset that issues
+    a permit): the licence is signed by its issuer, named in the record, delivered."""
+    repo = Path(__file__).resolve().parents[1]
+    text = (repo / "rulesets" / "mz" / "longevity-allowance.yaml").read_text(encoding="utf-8")
+    text = text.replace("code: longevity-allowance", "code: test-permit").replace(
+        "issues:\n", "issues:\n  licence:\n    type: ridehail_driver_permit\n"
+        "    issuer: sz-transport\n"
+    )
+    (tmp_path / "rulesets").mkdir()
+    (tmp_path / "rulesets" / "test-permit.yaml").write_text(text, encoding="utf-8")
+    settings = Settings(database_url="sqlite://", rulesets_dir=tmp_path / "rulesets")
+    sources = sources_for_sandbox()
+    app = create_app(settings, sources=sources, clock=lambda: NOW, mount_sandbox=False)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://test") as client:
+            staff = await token(client, DRIVER, "staff")
+            r = await apply(client, staff, {"item": "test-permit", "form": FORM, "on": ON,
+                                            "applicant": OLD}, key="k")
+            assert r.status_code == 201, r.text
+            decision = r.json()
+        assert decision["outcome"] == "approve"
+        (licence,) = decision["licences"]
+        assert licence["status"] == "issued", licence
+        assert licence["document"]["holder"] == {"id_number": OLD, "name": "黄秀英"}
+        assert licence["document"]["valid_to"] == "2032-11-29"  # 6 years from D
+        assert decision["signed_record"]["record"]["licence"]["licence_id"] == (
+            licence["licence_id"]
+        )
+        held, _ = await sources.licences.licence(licence["licence_id"])
+        assert held.signature is not None
+        assert held.signature.value == licence["document"]["signature"]["value"]
+    finally:
+        await sources.aclose()
+        app.state.service.store.engine.dispose()
