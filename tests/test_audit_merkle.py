@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvals.audit.errors import AuditError, VerificationError
+from approvals.audit.errors import AuditError, OutOfRangeError, VerificationError
 from approvals.audit.merkle import (
     EMPTY_ROOT,
     MemoryTreeStore,
@@ -318,12 +318,14 @@ def test_consistency_edge_sizes() -> None:
 
 def test_proof_requests_outside_the_log_refused() -> None:
     log = _log(LEAVES)
-    with pytest.raises(AuditError, match="found 9"):
+    with pytest.raises(OutOfRangeError, match="found 9"):
         log.inclusion_proof(0, 9)
-    with pytest.raises(AuditError, match="found 8"):
+    with pytest.raises(OutOfRangeError, match="found 8"):
         log.inclusion_proof(8, 8)
-    with pytest.raises(AuditError):
+    with pytest.raises(OutOfRangeError):
         log.consistency_proof(5, 4)
+    with pytest.raises(OutOfRangeError):
+        log.root(9)
     with pytest.raises(AuditError, match="32 bytes"):
         log.append_hashes([b"short"])
 

@@ -6,7 +6,7 @@ the HTTP routes and CLI commands; see ``docs/audit.md`` for the auditor's view.
 
 from approvals.audit.canonical import canonical_json
 from approvals.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from approvals.audit.errors import AuditError, KeyLoadError, VerificationError
+from approvals.audit.errors import AuditError, KeyLoadError, OutOfRangeError, VerificationError
 from approvals.audit.keys import (
     Keyring,
     SigningKey,
@@ -36,6 +36,7 @@ __all__ = [
     "LogEntry",
     "MemoryTreeStore",
     "MerkleLog",
+    "OutOfRangeError",
     "SignedRecord",
     "SigningKey",
     "TlogProof",

@@ -25,6 +25,13 @@ class KeyLoadError(AuditError):
     """
 
 
+class OutOfRangeError(AuditError):
+    """A proof or root was asked for an index or size the log does not have.
+
+    This is the caller's mistake (an HTTP 400/404), not a fault of the log.
+    """
+
+
 class VerificationError(AuditError):
     """A signature, hash, proof or format check failed.
 

@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from approvals.audit.errors import AuditError, VerificationError
+from approvals.audit.errors import AuditError, OutOfRangeError, VerificationError
 
 HASH_SIZE = 32
 
@@ -179,7 +179,9 @@ class MerkleLog:
         """RFC 9162 §2.1.3.1 PATH(index, D[0:size]), leaf's sibling first."""
         self._check_size(size)
         if not 0 <= index < size:
-            raise AuditError(f"inclusion proof: expected 0 <= index < size {size}, found {index}")
+            raise OutOfRangeError(
+                f"inclusion proof: expected 0 <= index < size {size}, found {index}"
+            )
         path: list[bytes] = []
         lo, hi = 0, size
         while hi - lo > 1:
@@ -197,7 +199,7 @@ class MerkleLog:
         """RFC 9162 §2.1.4.1 PROOF(size1, D[0:size2]); empty when size1 is 0 or size2."""
         self._check_size(size2)
         if not 0 <= size1 <= size2:
-            raise AuditError(
+            raise OutOfRangeError(
                 f"consistency proof: expected 0 <= from <= to ({size2}), found from {size1}"
             )
         if size1 in (0, size2):
@@ -220,7 +222,9 @@ class MerkleLog:
     def _check_size(self, size: int) -> None:
         have = self.size
         if not 0 <= size <= have:
-            raise AuditError(f"tree size: expected 0..{have} (leaves in the log), found {size}")
+            raise OutOfRangeError(
+                f"tree size: expected 0..{have} (leaves in the log), found {size}"
+            )
 
     def _range_hash(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) for a range the §2.1.1 recursion produces."""
