@@ -25,7 +25,7 @@ from approvals.sandbox.keys import issuer_private_key, signing_key
 
 REPO = Path(__file__).resolve().parents[1]
 DRIVER = "440305198805129116"  # showcase: approved ride-hailing driver
-NO_POPULATION = "440305198804089652"
+NO_POPULATION = "440305198804089650"  # showcase: 杜鹏, has licences but no population record
 
 
 @pytest.fixture(scope="module")
