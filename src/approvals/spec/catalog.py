@@ -127,15 +127,7 @@ class Catalog:
 
     @classmethod
     def load(cls, path: Path) -> Catalog:
-        loaded: list[LoadedRuleset] = []
-        errors: list[SpecError] = []
-        root = path if path.is_dir() else path.parent
-        for file in ruleset_files(path):
-            try:
-                loaded.append(load_ruleset(file, root.parent))
-            except SpecErrors as exc:
-                errors.extend(exc.errors)
-        errors.extend(_overlaps(loaded))
+        loaded, errors = collect(path)
         if errors:
             raise SpecErrors(errors)
         return cls(loaded)
@@ -163,6 +155,20 @@ class Catalog:
 
     def __iter__(self) -> Any:
         return iter(self.latest(code) for code in self.codes())
+
+
+def collect(path: Path) -> tuple[list[LoadedRuleset], list[SpecError]]:
+    """Every ruleset under `path` that loads, and the errors of those that do not."""
+    loaded: list[LoadedRuleset] = []
+    errors: list[SpecError] = []
+    root = path if path.is_dir() else path.parent
+    for file in ruleset_files(path):
+        try:
+            loaded.append(load_ruleset(file, root.parent))
+        except SpecErrors as exc:
+            errors.extend(exc.errors)
+    errors.extend(_overlaps(loaded))
+    return loaded, errors
 
 
 def _overlaps(loaded: list[LoadedRuleset]) -> list[SpecError]:

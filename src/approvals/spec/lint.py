@@ -19,7 +19,7 @@ from approvals.errors import ApprovalsError, SpecError, SpecErrors
 from approvals.licence import TrustList
 from approvals.licence.errors import TrustListError
 from approvals.sources.verify import METADATA
-from approvals.spec.catalog import Catalog, LoadedRuleset
+from approvals.spec.catalog import Catalog, LoadedRuleset, collect
 from approvals.spec.connectors import ConnectorConfig, input_errors, load_connectors
 from approvals.spec.ruleset import DatasetInput, LicenceInput
 from approvals.spec.yamlfile import line_of, load_model
@@ -36,12 +36,9 @@ class Project:
 
 def lint(root: Path) -> Project:
     """Load `rulesets/`, `connectors/` and `licences/` under `root`; raise every error at once."""
-    errors: list[SpecError] = []
-    catalog = connectors = trust = None
-    try:
-        catalog = Catalog.load(root / "rulesets")
-    except SpecErrors as exc:
-        errors.extend(exc.errors)
+    connectors: ConnectorConfig | None = None
+    trust: TrustList | None = None
+    rulesets, errors = collect(root / "rulesets")
     try:
         connectors = load_connectors(root / "connectors")
     except SpecErrors as exc:
@@ -50,16 +47,15 @@ def lint(root: Path) -> Project:
         trust = TrustList.load(root / "licences")
     except TrustListError as exc:
         errors.append(SpecError(exc.path, exc.line, exc.detail))
-    if catalog is not None and connectors is not None and trust is not None:
-        rulesets = [r for code in catalog.codes() for r in catalog.versions(code)]
+    if connectors is not None and trust is not None:
         errors.extend(input_errors(rulesets, connectors, list(trust.types)))
         for ruleset in rulesets:
             errors.extend(field_errors(ruleset, connectors, trust))
             errors.extend(issue_errors(ruleset, trust))
     if errors:
         raise SpecErrors(errors)
-    assert catalog is not None and connectors is not None and trust is not None
-    return Project(catalog, connectors, trust)
+    assert connectors is not None and trust is not None
+    return Project(Catalog(rulesets), connectors, trust)
 
 
 def input_fields(ruleset: LoadedRuleset, connectors: ConnectorConfig, trust: TrustList) -> Fields:
