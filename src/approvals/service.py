@@ -160,8 +160,8 @@ class DecisionService:
         check_id_number(submission.applicant)
         digest = submission.digest()
         if submission.idempotency_key is not None:
-            earlier = self.store.by_idempotency_key(
-                submission.applicant, submission.idempotency_key
+            earlier = await self.store.run(
+                self.store.by_idempotency_key, submission.applicant, submission.idempotency_key
             )
             if earlier is not None:
                 return await self._replay(earlier, digest)
@@ -172,15 +172,18 @@ class DecisionService:
         decision = self.engine.decide(
             loaded, inputs, submission.form, day, applicant={"id_number": submission.applicant}
         )
-        stored = self._record(submission, digest, loaded, inputs, decision)
+        stored = await self.store.run(
+            self._record, submission, digest, loaded, inputs, decision
+        )
         if stored is None:  # lost an Idempotency-Key race: the winner's decision stands
-            winner = self.store.by_idempotency_key(
-                submission.applicant, submission.idempotency_key or ""
+            key = submission.idempotency_key or ""
+            winner = await self.store.run(
+                self.store.by_idempotency_key, submission.applicant, key
             )
             assert winner is not None
             return await self._replay(winner, digest)
         await self._deliver(stored)
-        refreshed = self.store.get(stored.application.id)
+        refreshed = await self.store.run(self.store.get, stored.application.id)
         return Outcome(refreshed or stored, replayed=False)
 
     def get(self, application_id: str) -> StoredApplication | None:
@@ -195,7 +198,10 @@ class DecisionService:
             )
         if any(lic.status == "pending" for lic in earlier.licences):
             await self._deliver(earlier)  # a retry is also a chance to deliver the licence
-            earlier = self.store.get(earlier.application.id) or earlier
+            again: StoredApplication | None = await self.store.run(
+                self.store.get, earlier.application.id
+            )
+            earlier = again or earlier
         return Outcome(earlier, replayed=True)
 
     def _record(
@@ -314,9 +320,10 @@ class DecisionService:
             try:
                 await self.deliver_licence(licence)
             except ApprovalsError as exc:
-                self.store.licence_failed(row.licence_id, str(exc))
+                await self.store.run(self.store.licence_failed, row.licence_id, str(exc))
             else:
-                self.store.licence_delivered(row.licence_id, self.clock().astimezone(dt.UTC))
+                when = self.clock().astimezone(dt.UTC)
+                await self.store.run(self.store.licence_delivered, row.licence_id, when)
 
 
 def decision_record(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request
 
 from approvals.api.auth import Caller, require_role
 from approvals.api.schemas import PrefillRequest
-from approvals.errors import Forbidden
+from approvals.errors import Forbidden, NotFound
 from approvals.service import DecisionService
 from approvals.spec.catalog import LoadedRuleset
 
@@ -35,7 +35,13 @@ def item_summary(loaded: LoadedRuleset) -> dict[str, Any]:
 @router.get("", summary="Items that can be applied for (the version in force today)")
 def list_items(request: Request) -> dict[str, Any]:
     service = _service(request)
-    return {"items": [item_summary(service.ruleset(code)) for code in service.catalog.codes()]}
+    shown = []
+    for code in service.catalog.codes():
+        try:
+            shown.append(item_summary(service.ruleset(code)))
+        except NotFound:
+            continue  # no version in force today (not yet effective, or withdrawn)
+    return {"items": shown}
 
 
 @router.get("/{code}", summary="One item: form fields, checks and their legal basis")

@@ -9,14 +9,23 @@ and gets `DuplicateSubmission` with the stored winner, whatever process won the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
+from anyio import CapacityLimiter
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
 from approvals.errors import ApprovalsError
 from approvals.store.tables import Application, DecisionRecord, IssuedLicence, RulesetText
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,14 @@ class DuplicateSubmission(ApprovalsError):
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # An in-memory SQLite database is one shared connection: use it from one thread
+        # at a time. Other databases take as many worker threads as anyio allows.
+        self._limiter = CapacityLimiter(1) if isinstance(engine.pool, StaticPool) else None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking store call in a worker thread, so commits (fsync with
+        `synchronous=FULL`) never stall the event loop."""
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._limiter)
 
     def keep_ruleset(self, text: RulesetText) -> None:
         """Store a ruleset version's text once (idempotent, safe under concurrency)."""
