@@ -38,9 +38,9 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
         errors.SourceUnavailable,
         Kind(503, "source_unavailable", "数据源暂不可用", "A data source is unavailable"),
     ),
-    (errors.ApprovalsError, Kind(500, "internal", "服务内部错误", "Internal error")),
     (AuditError, Kind(500, "audit", "审计签名错误", "Audit signing error")),
     (LicenceError, Kind(500, "licence", "电子证照错误", "Electronic licence error")),
+    (errors.ApprovalsError, Kind(500, "internal", "服务内部错误", "Internal error")),
 )
 _HTTP = {
     404: Kind(404, "not_found", "未找到", "Not found"),
