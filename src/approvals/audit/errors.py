@@ -8,8 +8,10 @@ because an auditor reading it has nothing else to go on.
 
 from __future__ import annotations
 
+from approvals.errors import ApprovalsError
 
-class AuditError(Exception):
+
+class AuditError(ApprovalsError):
     """Base class of every error raised by ``approvals.audit``."""
 
 

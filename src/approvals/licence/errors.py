@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from approvals.errors import ApprovalsError
 
-class LicenceError(Exception):
+
+class LicenceError(ApprovalsError):
     """Base of every error raised by `approvals.licence`."""
 
 
