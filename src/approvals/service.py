@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from approvals.audit.canonical import canonical_json
 from approvals.audit.keys import SigningKey
 from approvals.audit.record import sign_record
@@ -62,6 +64,8 @@ INDIVIDUAL_BUSINESS_PREFIX = "92"
 SHENZHEN_DIVISION = "440300"
 
 Clock = Callable[[], dt.datetime]
+# (trust list, issuer id, issue date) -> the issuer's private key and its key id.
+IssuerKeys = Callable[[TrustList, str, dt.date], tuple[Ed25519PrivateKey, str]]
 
 
 class Sources(Protocol):
@@ -134,6 +138,7 @@ class DecisionService:
         *,
         trust: TrustList,
         deliver_licence: LicenceSink | None = None,
+        issuer_keys: IssuerKeys | None = sandbox_issuer_key,
         clock: Clock = utcnow,
     ) -> None:
         self.catalog = catalog
@@ -142,6 +147,7 @@ class DecisionService:
         self.signer = signer
         self.trust = trust
         self.deliver_licence = deliver_licence
+        self.issuer_keys = issuer_keys
         self.clock = clock
         self.engine = Engine()
 
@@ -298,7 +304,12 @@ class DecisionService:
         )
         # Sandbox mode: the issuing department's key is derived from its id. A real
         # deployment hands the unsigned licence to the department's signing service.
-        private, key_id = sandbox_issuer_key(self.trust, issuer.id, decision.on)
+        if self.issuer_keys is None:
+            raise ApprovalsError(
+                f"cannot issue {kind.type}: no signing service for issuer {issuer.id} is "
+                "configured (sandbox issuer keys are only used in sandbox mode)"
+            )
+        private, key_id = self.issuer_keys(self.trust, issuer.id, decision.on)
         signed = sign(licence, private, key_id)
         try:
             # The store would refuse it; find out before the decision is committed.

@@ -21,6 +21,7 @@ from approvals.audit.keys import (
 )
 from approvals.errors import SourceUnavailable
 from approvals.licence import Licence, TrustList
+from approvals.sandbox.keys import signing_key as sandbox_issuer_key
 from approvals.service import Clock, DecisionService, LicenceSink, Sources, utcnow
 from approvals.spec.catalog import Catalog
 from approvals.store import Store, open_database
@@ -112,6 +113,7 @@ def wire(
         signer_for(settings),
         trust=trust,
         deliver_licence=licence_sink(chosen),
+        issuer_keys=sandbox_issuer_key if settings.sandbox else None,
         clock=clock,
     )
     wired = Wired(service)
