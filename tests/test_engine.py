@@ -189,3 +189,40 @@ def test_durable_agrees_with_the_evaluator(values: dict[str, Any], which: int) -
     expected = evaluate(when, values)
     assert ("approve" in fired) == expected
     assert ("fail__c" in fired) == (not expected)
+
+
+def test_missing_facts_do_not_crash_durable_rules(tmp_path: Path) -> None:
+    """durable_rules 2.0.28 segfaulted (depending on PYTHONHASHSEED) when an asserted fact
+    lacked an attribute its rules read. Run a referral in fresh interpreters to prove the
+    engine never asserts a partial fact."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "refer.py"
+    script.write_text(
+        "import datetime as dt\n"
+        "from pathlib import Path\n"
+        "from approvals.engine.model import Gathered, Provenance\n"
+        "from approvals.engine.runtime import Engine\n"
+        "from approvals.spec.catalog import Catalog\n"
+        f"cat = Catalog.load(Path({str(ROOT / 'rulesets')!r}))\n"
+        "rs = cat.latest('ride-hailing-driver-permit')\n"
+        "p = Provenance(source='case')\n"
+        "inputs = {n: Gathered(provenance=p, error='down') for n in rs.spec.inputs}\n"
+        "for _ in range(200):\n"
+        "    d = Engine().decide(rs, inputs, {'phone': '13800138000'}, dt.date(2026, 11, 30), "
+        "{'id_number': 'x'})\n"
+        "print(d.outcome)\n",
+        encoding="utf-8",
+    )
+    for seed in range(6):
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == "refer"

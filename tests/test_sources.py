@@ -139,11 +139,6 @@ def test_licences_are_verified_on_read(fixtures: Fixtures) -> None:
             assert any(v["signature_valid"] for v in views)
 
 
-@pytest.mark.skip(
-    reason="engine bug: durable_rules 2.0.28 segfaults when a check's fact is absent "
-    "(any failed source); remove this mark once approvals.engine stops asserting "
-    "partial facts"
-)
 def test_decisions_refer_naming_the_source_when_one_fails(
     fixtures: Fixtures, catalog: Catalog
 ) -> None:

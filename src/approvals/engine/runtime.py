@@ -33,6 +33,9 @@ from approvals.spec.catalog import LoadedRuleset, Period
 from approvals.spec.ruleset import DatasetInput, Ruleset
 
 _SCALARS = (str, int, float, bool)
+# Stands in for a fact that is not there; U+2400 (SYMBOL FOR NULL) cannot come from a form
+# or a data source, because the engine only puts it here.
+ABSENT = "\u2400absent"
 
 
 class Engine:
@@ -100,13 +103,15 @@ class Engine:
             for path, key in zip(compiled.paths, compiled.facts, strict=True):
                 value = _lookup(scope, path)
                 values[".".join(path)] = _plain(value)
-                if value is MISSING or value is None:
-                    missing.add(compiled.id)
-                elif isinstance(value, _SCALARS):
+                if isinstance(value, _SCALARS):
                     facts[key] = value
                 else:
-                    # A check compares scalars; a list or record here is a ruleset error.
+                    # Missing, null, or (a ruleset error) a list or record: the check is
+                    # `missing`. The key is still asserted, holding a text no condition
+                    # compares equal to: durable_rules 2.0.28 crashes (segfault) when a
+                    # fact lacks an attribute its rules read.
                     missing.add(compiled.id)
+                    facts[key] = ABSENT
             values_by_check[compiled.id] = values
 
         name = f"{spec.code}@{spec.version}@{loaded.hash[7:19]}@{period.start.isoformat()}"
