@@ -74,3 +74,27 @@ def test_unknown_dataset_and_every_error_reported_at_once(tmp_path: Path) -> Non
     messages = "\n".join(str(e) for e in caught.value.errors)
     assert "unknown dataset 'populaton' (did you mean 'population'?)" in messages
     assert "rulesets/rs/graduate-hukou.yaml:" in messages and "kind" in messages
+
+
+def test_json_schema_for_editors_is_current() -> None:
+    """docs/ruleset.schema.json is generated: regenerate with `approvals items schema -o ...`."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from approvals.cli import app
+
+    result = CliRunner().invoke(app, ["items", "schema"])
+    assert result.exit_code == 0
+    shipped = (ROOT / "docs/ruleset.schema.json").read_text(encoding="utf-8")
+    assert json.loads(result.output) == json.loads(shipped)
+
+
+def test_items_test_runs_every_case() -> None:
+    from typer.testing import CliRunner
+
+    from approvals.cli import app
+
+    result = CliRunner().invoke(app, ["items", "test"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("passed, 0 failed")

@@ -3,6 +3,7 @@
     approvals items list [--json]
     approvals items lint [PATH]
     approvals items schema [--output FILE]
+    approvals items test [PATH]
     approvals prefill ITEM --applicant ID [--on DATE] [--fixtures FILE] [--json]
     approvals decide ITEM --applicant ID [--form FILE] [--on DATE] [--fixtures FILE] [--json]
     approvals serve [--host 127.0.0.1] [--port 8000]
@@ -20,9 +21,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from approvals.errors import ApprovalsError, SpecError, SpecErrors
-from approvals.licence import TrustList
 from approvals.licence import id_number as id_numbers
-from approvals.licence.errors import LicenceError, TrustListError
+from approvals.licence.errors import LicenceError
 from approvals.spec.catalog import Catalog
 from approvals.spec.ruleset import Ruleset
 
@@ -31,7 +31,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-items_app = typer.Typer(help="事项 / Service items: list, lint, schema.", no_args_is_help=True)
+items_app = typer.Typer(
+    help="事项 / Service items: list, lint, test, schema.", no_args_is_help=True
+)
 app.add_typer(items_app, name="items")
 
 T = TypeVar("T")
@@ -136,27 +138,18 @@ def lint(path: Path | None) -> tuple[list[SpecError], dict[str, int]]:
     checked against the default `connectors/` and `licences/`.
     """
     from approvals.api.settings import REPOSITORY
+    from approvals.licence import licences_dir
     from approvals.spec import lint as spec_lint
-    from approvals.spec.connectors import input_errors, load_connectors
+    from approvals.spec.connectors import connectors_dir
 
     root = path if path is not None else (Path.cwd() if Path("rulesets").is_dir() else REPOSITORY)
     try:
         if root.is_dir() and (root / "rulesets").is_dir():
             project = spec_lint.lint(root)
         else:
-            catalog = Catalog.load(root)
-            project = spec_lint.Project(catalog, load_connectors(), TrustList.load())
-            rulesets = [r for code in catalog.codes() for r in catalog.versions(code)]
-            errors = input_errors(rulesets, project.connectors, list(project.trust.types))
-            for ruleset in rulesets:
-                errors.extend(spec_lint.field_errors(ruleset, project.connectors, project.trust))
-                errors.extend(spec_lint.issue_errors(ruleset, project.trust))
-            if errors:
-                raise SpecErrors(errors)
+            project = spec_lint.lint_paths(root, connectors_dir(), licences_dir())
     except SpecErrors as exc:
         return exc.errors, {}
-    except TrustListError as exc:
-        return [SpecError(exc.path, exc.line, exc.detail)], {}
     catalog = project.catalog
     return [], {
         "rulesets": sum(len(catalog.versions(c)) for c in catalog.codes()),
@@ -164,6 +157,45 @@ def lint(path: Path | None) -> tuple[list[SpecError], dict[str, int]]:
         "licence_types": len(project.trust.types),
         "issuers": len(project.trust.issuers),
     }
+
+
+@items_app.command("test")
+def items_test(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="规则文件或目录 / a ruleset file or folder (default: rulesets/)"),
+    ] = None,
+) -> None:
+    """运行事项测试用例 / Run each ruleset's cases (<item>.cases.yaml) through the engine."""
+    from approvals.api.settings import REPOSITORY
+    from approvals.engine.cases import cases_path, run_file
+    from approvals.engine.runtime import Engine
+    from approvals.spec.catalog import ruleset_files
+
+    root = path if path is not None else REPOSITORY / "rulesets"
+    engine = Engine()
+    passed = failed = 0
+    try:
+        for ruleset in ruleset_files(root):
+            if not cases_path(ruleset).exists():
+                typer.echo(f"{ruleset}: 没有测试用例 / no cases file beside it")
+                failed += 1
+                continue
+            for result in run_file(engine, ruleset):
+                if result.passed:
+                    passed += 1
+                    continue
+                failed += 1
+                typer.echo(f"FAIL {ruleset}: {result.case.name}")
+                for problem in result.problems:
+                    typer.echo(f"     {problem}")
+    except SpecErrors as exc:
+        for error in exc.errors:
+            typer.echo(str(error))
+        raise _fail(f"发现 {len(exc.errors)} 个错误 / {len(exc.errors)} error(s)") from exc
+    typer.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
 
 
 @items_app.command("schema")

@@ -36,15 +36,20 @@ class Project:
 
 def lint(root: Path) -> Project:
     """Load `rulesets/`, `connectors/` and `licences/` under `root`; raise every error at once."""
+    return lint_paths(root / "rulesets", root / "connectors", root / "licences")
+
+
+def lint_paths(rulesets_path: Path, connectors_path: Path, licences_path: Path) -> Project:
+    """Lint rulesets (a folder or one file) against the given connector and licence folders."""
     connectors: ConnectorConfig | None = None
     trust: TrustList | None = None
-    rulesets, errors = collect(root / "rulesets")
+    rulesets, errors = collect(rulesets_path)
     try:
-        connectors = load_connectors(root / "connectors")
+        connectors = load_connectors(connectors_path)
     except SpecErrors as exc:
         errors.extend(exc.errors)
     try:
-        trust = TrustList.load(root / "licences")
+        trust = TrustList.load(licences_path)
     except TrustListError as exc:
         errors.append(SpecError(exc.path, exc.line, exc.detail))
     if connectors is not None and trust is not None:
