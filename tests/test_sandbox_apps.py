@@ -22,6 +22,7 @@ from approvals.sandbox import (
     load_fixtures,
 )
 from approvals.sandbox.keys import issuer_private_key, signing_key
+from approvals.sandbox.showcase import RIDEHAIL
 
 REPO = Path(__file__).resolve().parents[1]
 DRIVER = "440305198805129116"  # showcase: approved ride-hailing driver
@@ -172,9 +173,7 @@ def test_shipped_forgeries_are_served_and_fail_verification(
     from approvals.licence import VerificationError, verify
 
     app = create_licence_store_app(fixtures, trust)
-    by_label = {
-        case.label: case.id_number for case in fixtures.showcase if case.item == "ridehail_driver"
-    }
+    by_label = {case.label: case.id_number for case in fixtures.showcase if case.item == RIDEHAIL}
     expected = {
         by_label["rejected: forged licence (validity extended after signing)"]: "BadSignature",
         by_label["rejected: licence signed by an issuer not on the trust list"]: "UnknownIssuer",

@@ -1,6 +1,7 @@
 """The generator is deterministic, the shipped files are its output, and every showcase
 applicant gets the documented outcome from an independent, plain-Python reading of the
-criteria in docs/sandbox.md (an oracle over the sandbox apps, not the rules engine)."""
+criteria in docs/sandbox.md (an oracle over the sandbox apps, not the rules engine; the
+engine's own decisions are checked in test_sandbox_showcases.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,23 @@ import pytest
 from approvals.licence import Licence, TrustList, is_verified
 from approvals.sandbox import Fixtures, create_licence_store_app, create_platform_app, load_fixtures
 from approvals.sandbox.dates import add_years, age_on
-from approvals.sandbox.generate import generate, render, render_schema, showcase_table
+from approvals.sandbox.generate import (
+    TABLE_BEGIN,
+    TABLE_END,
+    generate,
+    main,
+    render,
+    render_schema,
+    showcase_table,
+    splice_docs,
+)
 from approvals.sandbox.showcase import BUSINESS, GRADUATE, LONGEVITY, RIDEHAIL
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "src" / "approvals" / "sandbox" / "fixtures.json"
 REGENERATE = (
     "python -m approvals.sandbox.generate src/approvals/sandbox/fixtures.json "
-    "--schema docs/sandbox-fixtures.schema.json"
+    "--schema docs/sandbox-fixtures.schema.json --docs docs/sandbox.md"
 )
 
 
@@ -40,9 +50,25 @@ def test_committed_schema_is_fresh() -> None:
     assert committed == render_schema(), f"regenerate: {REGENERATE}"
 
 
-def test_docs_show_the_showcase_table() -> None:
+def test_docs_show_the_fresh_showcase_tables() -> None:
     docs = (REPO / "docs" / "sandbox.md").read_text(encoding="utf-8")
-    assert showcase_table(load_fixtures(SHIPPED)) in docs
+    assert splice_docs(docs, showcase_table(load_fixtures(SHIPPED))) == docs, REGENERATE
+
+
+def test_docs_tables_need_their_markers() -> None:
+    with pytest.raises(ValueError, match="markers"):
+        splice_docs("# no tables here\n", "| x |\n")
+
+
+def test_generate_command_writes_every_file(tmp_path: Path) -> None:
+    page = tmp_path / "sandbox.md"
+    page.write_text(f"intro\n{TABLE_BEGIN}\nstale\n{TABLE_END}\noutro\n", encoding="utf-8")
+    args = [str(tmp_path / "f.json"), "--schema", str(tmp_path / "s.json"), "--docs", str(page)]
+    assert main(args) == 0
+    assert (tmp_path / "f.json").read_text(encoding="utf-8") == SHIPPED.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("intro\n") and text.endswith(f"{TABLE_END}\noutro\n")
+    assert "stale" not in text and "`440305198805129116`" in text
 
 
 def test_population_is_large_and_varied() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from approvals.licence import id_number
@@ -224,6 +225,7 @@ class Builder:
         person: Person,
         on: dt.date,
         form: dict[str, Any] | None = None,
+        reasons: Sequence[str] = (),
     ) -> None:
         self.showcase.append(
             Showcase(
@@ -234,6 +236,7 @@ class Builder:
                 name=person.name,
                 on=on,
                 form=form or {},
+                reasons=list(reasons),
             )
         )
 

@@ -128,13 +128,28 @@ class LicenceFixture(_Model):
 class Showcase(_Model):
     """A named applicant whose decision on `on` is known, for docs and tests."""
 
-    item: str = Field(description="Service item key (see docs/sandbox.md)")
+    item: str = Field(description="Ruleset code of the service item, e.g. longevity-allowance")
     outcome: Outcome
     label: str = Field(description="What the case shows, e.g. 'rejected: licence too new'")
     id_number: str
     name: str
     on: dt.date
-    form: dict[str, Any] = Field(default_factory=dict, description="What the applicant enters")
+    form: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the applicant types in: the form fields the ruleset does not "
+        "autofill (the --form file of `approvals decide`)",
+    )
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Reason codes the decision must include (reject and refer only), "
+        "e.g. A02_DRIVING_EXPERIENCE",
+    )
+
+    @model_validator(mode="after")
+    def _reasons_explain_a_refusal(self) -> Showcase:
+        if self.outcome == "approve" and self.reasons:
+            raise ValueError("an approval has no reasons; list reasons only for reject or refer")
+        return self
 
 
 Records = dict[str, dict[str, list[dict[str, Any]]]]

@@ -1,6 +1,6 @@
 """Deterministic generator of the sandbox fixture file.
 
-    python -m approvals.sandbox.generate OUT.json [--schema SCHEMA.json]
+    python -m approvals.sandbox.generate OUT.json [--schema SCHEMA.json] [--docs SANDBOX.md]
 
 Writes the named showcase applicants (`showcase.py`) and about 1,100 synthetic people
 drawn from a fixed seed, with their dataset records and licences. The same code always
@@ -22,7 +22,7 @@ from approvals.sandbox.builder import OTHER_COUNTIES, SHENZHEN, SZ_DISTRICTS, Bu
 from approvals.sandbox.datasets import CRIMINAL_CATEGORIES
 from approvals.sandbox.dates import add_years, age_on
 from approvals.sandbox.fixtures import Fixtures, Person, Tamper, fixtures_json_schema
-from approvals.sandbox.showcase import SHOWCASE_DATE, add_showcase
+from approvals.sandbox.showcase import BUSINESS, ITEMS, SHOWCASE_DATE, add_showcase
 
 SEED = 20261130
 BULK_PEOPLE = 1100
@@ -326,8 +326,9 @@ def generate(seed: int = SEED, people: int = BULK_PEOPLE) -> Fixtures:
         f"{SHOWCASE_DATE.isoformat()} are listed in docs/sandbox.md."
     )
     add_showcase(b)
-    reserved_names = {str(s.form.get("business_name")) for s in b.showcase if s.form}
-    reserved_premises = {str(s.form.get("premises_address")) for s in b.showcase if s.form}
+    shops = [s.form for s in b.showcase if s.item == BUSINESS]
+    reserved_names = {str(form["business_name"]) for form in shops}
+    reserved_premises = {str(form["premises_address"]) for form in shops}
     Bulk(b, random.Random(seed)).run(people)
     _check_showcase_untouched(b, reserved_names, reserved_premises)
     return b.build()
@@ -355,22 +356,51 @@ def render_schema() -> str:
 
 
 def showcase_table(fixtures: Fixtures) -> str:
-    """Markdown table of the showcase applicants (pasted into docs/sandbox.md)."""
-    from approvals.sandbox.showcase import ITEMS
+    """Markdown tables of the showcase applicants, one per item (spliced into docs/sandbox.md).
 
-    rows = [
-        "| item | outcome | case | ID number | name | date | form |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for case in fixtures.showcase:
-        form = "; ".join(
-            f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in case.form.items()
-        )
-        rows.append(
-            f"| {ITEMS[case.item][0]} (`{case.item}`) | {case.outcome} | {case.label} | "
-            f"`{case.id_number}` | {case.name} | {case.on.isoformat()} | {form} |"
-        )
-    return "\n".join(rows) + "\n"
+    The form column is the JSON to put in the `--form` file of `approvals decide`.
+    """
+    items = list(dict.fromkeys(case.item for case in fixtures.showcase))
+    out: list[str] = []
+    for item in items:
+        zh, en = ITEMS.get(item, (item, ""))
+        out += [
+            f"#### `{item}` {zh}" + (f" ({en})" if en else ""),
+            "",
+            "| ID number | name | date | outcome | reasons | form | case |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for case in fixtures.showcase:
+            if case.item != item:
+                continue
+            form = json.dumps(case.form, ensure_ascii=False, separators=(", ", ": "))
+            reasons = ", ".join(f"`{code}`" for code in case.reasons)
+            label = case.label.split(": ", 1)[-1]
+            out.append(
+                f"| `{case.id_number}` | {case.name} | {case.on.isoformat()} | {case.outcome} "
+                f"| {reasons} | `{form}` | {label} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+TABLE_BEGIN = (
+    "<!-- showcase tables: written by `python -m approvals.sandbox.generate ... --docs "
+    "docs/sandbox.md`; do not edit by hand -->"
+)
+TABLE_END = "<!-- end of showcase tables -->"
+
+
+def splice_docs(text: str, table: str) -> str:
+    """`text` (docs/sandbox.md) with the part between the table markers replaced."""
+    try:
+        head, rest = text.split(TABLE_BEGIN + "\n", 1)
+        _, tail = rest.split(TABLE_END, 1)
+    except ValueError:
+        raise ValueError(
+            f"the docs page has no showcase table markers:\n{TABLE_BEGIN}\n{TABLE_END}"
+        ) from None
+    return f"{head}{TABLE_BEGIN}\n\n{table}{TABLE_END}{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,7 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("out", type=Path, help="where to write the fixture JSON")
     parser.add_argument("--schema", type=Path, help="also write the fixture JSON Schema here")
-    parser.add_argument("--table", type=Path, help="also write the showcase table (Markdown) here")
+    parser.add_argument("--table", type=Path, help="also write the showcase tables (Markdown) here")
+    parser.add_argument(
+        "--docs", type=Path, help="also update the showcase tables in this page (docs/sandbox.md)"
+    )
     args = parser.parse_args(argv)
     fixtures = generate()
     args.out.write_text(render(fixtures), encoding="utf-8")
@@ -388,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
         args.schema.write_text(render_schema(), encoding="utf-8")
     if args.table:
         args.table.write_text(showcase_table(fixtures), encoding="utf-8")
+    if args.docs:
+        page = args.docs.read_text(encoding="utf-8")
+        args.docs.write_text(splice_docs(page, showcase_table(fixtures)), encoding="utf-8")
     print(
         f"wrote {args.out}: {len(fixtures.people)} people, {len(fixtures.licences)} licences, "
         f"{len(fixtures.showcase)} showcase cases"
