@@ -29,12 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
 # Showcase item keys (docs/sandbox.md) -> ruleset codes.
-ITEMS = {
-    "ridehail_driver": "ride-hailing-driver-permit",
-    "longevity_allowance": "longevity-allowance",
-    "graduate_hukou": "graduate-hukou",
-    "individual_business": "individual-business-registration",
-}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +58,7 @@ def showcases(fixtures: Fixtures, item: str) -> list[Showcase]:
 def test_gather_reads_the_applicants_records_with_provenance(
     fixtures: Fixtures, catalog: Catalog
 ) -> None:
-    case = next(s for s in showcases(fixtures, "longevity_allowance") if s.outcome == "approve")
+    case = next(s for s in showcases(fixtures, "longevity-allowance") if s.outcome == "approve")
     loaded = catalog.in_force("longevity-allowance", case.on)
     got = with_sources(lambda s: s.gather(loaded, case.id_number, case.form, case.on))
 
@@ -102,7 +96,7 @@ def test_a_healthy_sandbox_never_yields_a_source_error(
     async def use(sources: Sources) -> list[tuple[str, dict[str, Gathered]]]:
         out = []
         for case in fixtures.showcase:
-            loaded = catalog.in_force(ITEMS[case.item], case.on)
+            loaded = catalog.in_force(case.item, case.on)
             out.append(
                 (case.label, await sources.gather(loaded, case.id_number, case.form, case.on))
             )
@@ -144,7 +138,7 @@ def test_decisions_refer_naming_the_source_when_one_fails(
 ) -> None:
     """End to end: the sandbox serves everything but one dataset, which answers 503.
     Every case, whatever it would otherwise be, is referred with that dataset named."""
-    cases = showcases(fixtures, "longevity_allowance")
+    cases = showcases(fixtures, "longevity-allowance")
     form = {"bank_account": "6222020000000000000"}
 
     async def use(sources: Sources) -> list[tuple[Showcase, LoadedRuleset, dict[str, Gathered]]]:
@@ -174,7 +168,7 @@ def test_decisions_refer_naming_the_source_when_one_fails(
 def test_prefill_fills_government_data_and_says_where_from(
     fixtures: Fixtures, catalog: Catalog
 ) -> None:
-    case = next(s for s in showcases(fixtures, "longevity_allowance") if s.outcome == "approve")
+    case = next(s for s in showcases(fixtures, "longevity-allowance") if s.outcome == "approve")
     loaded = catalog.in_force("longevity-allowance", case.on)
     prefill: Prefill = with_sources(lambda s: s.prefill(loaded, case.id_number, case.on))
 
@@ -212,7 +206,9 @@ def test_prefill_fills_government_data_and_says_where_from(
 def test_prefill_skips_inputs_keyed_by_fields_not_yet_typed(
     fixtures: Fixtures, catalog: Catalog
 ) -> None:
-    case = next(s for s in showcases(fixtures, "individual_business") if s.outcome == "approve")
+    case = next(
+        s for s in showcases(fixtures, "individual-business-registration") if s.outcome == "approve"
+    )
     loaded = catalog.in_force("individual-business-registration", case.on)
     prefill = with_sources(lambda s: s.prefill(loaded, case.id_number, case.on))
     keyed_by_form = {
@@ -227,7 +223,7 @@ def test_prefill_skips_inputs_keyed_by_fields_not_yet_typed(
 def test_prefill_says_why_a_field_is_empty(fixtures: Fixtures, catalog: Catalog) -> None:
     case = next(
         s
-        for s in showcases(fixtures, "longevity_allowance")
+        for s in showcases(fixtures, "longevity-allowance")
         if s.outcome == "refer" and "population" in s.label
     )
     loaded = catalog.in_force("longevity-allowance", case.on)
