@@ -118,7 +118,7 @@ def test_saves_and_reads_back_a_decision(store: Store) -> None:
     got = store.get(app.id)
     assert got is not None
     assert got.record.record == b'{"outcome":"approve"}'
-    assert got.record.leaf_index is None
+    assert got.record.leaf_index == 0  # the first leaf of the log, assigned at commit
     assert utc(got.application.created_at) == NOW
     assert [lic.status for lic in got.licences] == ["pending"]
     store.licence_delivered(licence.licence_id, NOW)

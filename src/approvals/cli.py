@@ -7,6 +7,7 @@
     approvals prefill ITEM --applicant ID [--on DATE] [--fixtures FILE] [--json]
     approvals decide ITEM --applicant ID [--form FILE] [--on DATE] [--fixtures FILE] [--json]
     approvals serve [--host 127.0.0.1] [--port 8000]
+    approvals audit checkpoint | export DIR | verify [...] | replay (ID | --all)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from approvals.cli_audit import audit_app
 from approvals.errors import ApprovalsError, SpecError, SpecErrors
 from approvals.licence import id_number as id_numbers
 from approvals.licence.errors import LicenceError
@@ -35,6 +37,7 @@ items_app = typer.Typer(
     help="事项 / Service items: list, lint, test, schema.", no_args_is_help=True
 )
 app.add_typer(items_app, name="items")
+app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 

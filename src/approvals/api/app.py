@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from approvals import __version__
-from approvals.api import applications, errors, items, sandbox
+from approvals.api import applications, audit, errors, items, sandbox
 from approvals.api.settings import Settings
 from approvals.api.wiring import Wired, wire
 from approvals.service import Clock, Sources, utcnow
@@ -40,7 +40,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with audit.sequencing(wired.log):
+            yield
         await wired.aclose()
 
     app = FastAPI(
@@ -55,6 +56,7 @@ def create_app(
     errors.install(app)
     app.include_router(items.router)
     app.include_router(applications.router)
+    app.include_router(audit.router)
     if settings.sandbox:
         app.include_router(sandbox.router)
     if settings.sandbox if mount_sandbox is None else mount_sandbox:

@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from approvals import errors
-from approvals.audit.errors import AuditError
+from approvals.audit.errors import AuditError, OutOfRangeError
+from approvals.audit.sqllog import LogIntegrityError
 from approvals.licence.errors import LicenceError
 
 
@@ -37,6 +38,14 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
     (
         errors.SourceUnavailable,
         Kind(503, "source_unavailable", "数据源暂不可用", "A data source is unavailable"),
+    ),
+    (
+        OutOfRangeError,
+        Kind(400, "out_of_range", "超出日志范围", "Outside the log (index or tree size)"),
+    ),
+    (
+        LogIntegrityError,
+        Kind(503, "log_integrity", "审计日志校验未通过，暂停签名", "Audit log failed its check"),
     ),
     (AuditError, Kind(500, "audit", "审计签名错误", "Audit signing error")),
     (LicenceError, Kind(500, "licence", "电子证照错误", "Electronic licence error")),

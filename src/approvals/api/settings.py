@@ -13,7 +13,11 @@
 - `APPROVALS_TOKEN_TTL` (default `3600`): seconds a token lives.
 - `APPROVALS_SIGNING_KEY` or `APPROVALS_SIGNING_KEY_FILE`: the Ed25519 key decision
   records are signed with; the public sandbox key is used only in sandbox mode.
-- `APPROVALS_LOG_NAME`: the signing key's name, which is also the log origin.
+- `APPROVALS_LOG_NAME`: the signing key's name, which is also the log origin
+  (default `sandbox.approvals.example/log`, the sandbox log of docs/audit.md).
+- `APPROVALS_PREVIOUS_KEYS`: verifier keys (`name+hexid+base64`, separated by spaces,
+  commas or newlines) of retired log keys, so that records and checkpoints signed
+  before a key rotation stay verifiable.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from approvals.errors import ApprovalsError
 from approvals.store import DATABASE_URL_ENV, DEFAULT_URL
 
 REPOSITORY = Path(__file__).resolve().parents[3]
-DEFAULT_LOG_NAME = "sandbox.approvals.local/decisions"
+DEFAULT_LOG_NAME = "sandbox.approvals.example/log"
 
 
 class ConfigurationError(ApprovalsError):
@@ -52,6 +56,7 @@ class Settings:
     token_ttl: int = 3600
     signing_key_file: Path | None = None
     log_name: str = DEFAULT_LOG_NAME
+    previous_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +84,9 @@ class Settings:
             token_ttl=int(env.get("APPROVALS_TOKEN_TTL", "3600")),
             signing_key_file=path("APPROVALS_SIGNING_KEY_FILE"),
             log_name=env.get("APPROVALS_LOG_NAME") or DEFAULT_LOG_NAME,
+            previous_keys=tuple(
+                env.get("APPROVALS_PREVIOUS_KEYS", "").replace(",", " ").split()
+            ),
         )
 
     def with_(self, **changes: object) -> Settings:

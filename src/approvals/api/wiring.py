@@ -14,11 +14,13 @@ from approvals.api.settings import ConfigurationError, Settings
 from approvals.audit.errors import KeyLoadError
 from approvals.audit.keys import (
     SIGNING_KEY_ENV,
+    Keyring,
     SigningKey,
     is_sandbox_key,
     load_signing_key,
     sandbox_signing_key,
 )
+from approvals.audit.sqllog import DecisionLog
 from approvals.errors import SourceUnavailable
 from approvals.licence import Licence, TrustList
 from approvals.sandbox.keys import signing_key as sandbox_issuer_key
@@ -47,10 +49,24 @@ def signer_for(settings: Settings) -> SigningKey:
     return key
 
 
+def keyring_for(settings: Settings, signer: SigningKey | None = None) -> Keyring:
+    """The log's trusted keys: the current one and every retired one (key rotation)."""
+    try:
+        ring = Keyring(settings.previous_keys)
+    except KeyLoadError as exc:
+        raise ConfigurationError(f"APPROVALS_PREVIOUS_KEYS: {exc}") from exc
+    if not settings.sandbox and any(is_sandbox_key(k) for k in ring):
+        raise ConfigurationError("the public sandbox key may not be trusted outside the sandbox")
+    if signer is not None:
+        ring.add(signer.verifier)
+    return ring
+
+
 @dataclass
 class Wired:
     service: DecisionService
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    log: DecisionLog | None = None
 
     async def aclose(self) -> None:
         for close in self.closers:
@@ -116,7 +132,9 @@ def wire(
         issuer_keys=sandbox_issuer_key if settings.sandbox else None,
         clock=clock,
     )
-    wired = Wired(service)
+    wired = Wired(service, log=DecisionLog(
+        store.engine, service.signer, keyring_for(settings, service.signer), clock=clock
+    ))
     close = getattr(chosen, "aclose", None)
     if sources is None and close is not None:
         wired.closers.append(close)

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel, create_engine
 
-from approvals.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+# Imported to register the tables on SQLModel.metadata.
+from approvals.store import logtables, tables  # noqa: F401
 
 DATABASE_URL_ENV = "APPROVALS_DATABASE_URL"
 DEFAULT_URL = "sqlite:///var/approvals.db"

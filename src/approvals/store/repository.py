@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from approvals.errors import ApprovalsError
 from approvals.store.tables import Application, DecisionRecord, IssuedLicence, RulesetText
+from approvals.store.treestore import append_records
 
 T = TypeVar("T")
 
@@ -76,7 +77,8 @@ class Store:
         record: DecisionRecord,
         licence: IssuedLicence | None = None,
     ) -> StoredApplication:
-        """Commit all three together; raise `DuplicateSubmission` if the key is taken."""
+        """Commit all three together, the record as the log's next leaf; raise
+        `DuplicateSubmission` if the key is taken."""
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 session.add(application)
@@ -84,6 +86,8 @@ class Store:
                 session.add(record)
                 if licence is not None:
                     session.add(licence)
+                # The leaf index is assigned, and the tree grown, in this transaction.
+                append_records(session, [record])
                 session.commit()
             except IntegrityError:
                 session.rollback()
