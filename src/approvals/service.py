@@ -394,8 +394,10 @@ def answer(stored: StoredApplication) -> dict[str, Any]:
     Everything but the licence delivery status comes out of the stored record bytes,
     so what a caller sees is exactly what was signed.
     """
-    record: dict[str, Any] = json.loads(stored.record.record)
+    # From the leaf (what the log holds and `approvals audit verify` checks), not from
+    # the `record` column beside it.
     leaf: dict[str, Any] = json.loads(stored.record.leaf)
+    record: dict[str, Any] = leaf["record"]
     app = stored.application
     return {
         "id": app.id,

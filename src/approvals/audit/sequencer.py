@@ -79,7 +79,10 @@ class Sequencer:
     def _drop_leadership(self) -> None:
         if self._leader is not None:
             with contextlib.suppress(SQLAlchemyError):
-                self._leader.close()  # closing the session releases the advisory lock
+                # Close the database session itself (not just return it to the pool):
+                # that is what releases a session-level advisory lock.
+                self._leader.invalidate()
+                self._leader.close()
         self._leader = None
 
     def start(self) -> StoredCheckpoint:

@@ -309,8 +309,8 @@ class DecisionLog:
         """Everything an auditor needs about one decision, from the signed record out."""
         row = self.record_of(application_id)
         index = _indexed(row)
-        record: dict[str, Any] = json.loads(row.record)
         leaf: dict[str, Any] = json.loads(row.leaf)
+        record: dict[str, Any] = leaf["record"]  # the leaf is what the log proves
         digest = record["ruleset"]["hash"]
         with self._session() as s:
             text = s.get(RulesetText, digest)
