@@ -42,6 +42,8 @@ from approvals.licence import identifier as licence_ids
 from approvals.licence import uscc as usccs
 from approvals.licence import verify as verify_licence
 from approvals.sandbox.keys import signing_key as sandbox_issuer_key
+from approvals.sources.governed import Access
+from approvals.sources.verify import licences_not_used
 from approvals.spec.catalog import Catalog, LoadedRuleset
 from approvals.store import (
     Application,
@@ -72,10 +74,17 @@ class Sources(Protocol):
     """What the service needs of `approvals.sources.Sources`."""
 
     async def gather(
-        self, loaded: LoadedRuleset, applicant_id: str, form: Mapping[str, Any], on: dt.date
+        self,
+        loaded: LoadedRuleset,
+        applicant_id: str,
+        form: Mapping[str, Any],
+        on: dt.date,
+        access: Access | None = None,
     ) -> Mapping[str, Gathered]: ...
 
-    async def prefill(self, loaded: LoadedRuleset, applicant_id: str, on: dt.date) -> Any: ...
+    async def prefill(
+        self, loaded: LoadedRuleset, applicant_id: str, on: dt.date, access: Access | None = None
+    ) -> Any: ...
 
 
 class LicenceSink(Protocol):
@@ -92,6 +101,7 @@ class Submission:
     idempotency_key: str | None = None
     on: dt.date | None = None
     filed_by: str | None = None
+    consent_id: str | None = None  # the grant to read under (default: the applicant's own)
 
     def digest(self) -> str:
         """What makes two submissions "the same" for an Idempotency-Key."""
@@ -157,10 +167,20 @@ class DecisionService:
     def ruleset(self, code: str, on: dt.date | None = None) -> LoadedRuleset:
         return self.catalog.in_force(code, self.application_date(on))
 
-    async def prefill(self, code: str, applicant: str, on: dt.date | None = None) -> Any:
+    async def prefill(
+        self,
+        code: str,
+        applicant: str,
+        on: dt.date | None = None,
+        *,
+        by: str | None = None,
+        consent_id: str | None = None,
+    ) -> Any:
+        """`by` is the staff member prefilling for the applicant (免证办), if any."""
         check_id_number(applicant)
         day = self.application_date(on)
-        return await self.sources.prefill(self.catalog.in_force(code, day), applicant, day)
+        access = Access(actor=_actor(applicant, by), consent_id=consent_id)
+        return await self.sources.prefill(self.catalog.in_force(code, day), applicant, day, access)
 
     async def submit(self, submission: Submission) -> Outcome:
         check_id_number(submission.applicant)
@@ -174,12 +194,21 @@ class DecisionService:
 
         day = self.application_date(submission.on)
         loaded = self.catalog.in_force(submission.item, day)
-        inputs = await self.sources.gather(loaded, submission.applicant, submission.form, day)
+        # The id exists before the reads, so each usage record names its application.
+        application_id = str(uuid.uuid4())
+        access = Access(
+            actor=_actor(submission.applicant, submission.filed_by),
+            consent_id=submission.consent_id,
+            application_id=application_id,
+        )
+        inputs = await self.sources.gather(
+            loaded, submission.applicant, submission.form, day, access
+        )
         decision = self.engine.decide(
             loaded, inputs, submission.form, day, applicant={"id_number": submission.applicant}
         )
         stored = await self.store.run(
-            self._record, submission, digest, loaded, inputs, decision
+            self._record, submission, digest, loaded, inputs, decision, application_id
         )
         if stored is None:  # lost an Idempotency-Key race: the winner's decision stands
             key = submission.idempotency_key or ""
@@ -217,9 +246,9 @@ class DecisionService:
         loaded: LoadedRuleset,
         inputs: Mapping[str, Gathered],
         decision: Decision,
+        application_id: str,
     ) -> StoredApplication | None:
         now = self.clock().astimezone(dt.UTC)
-        application_id = str(uuid.uuid4())
         licence = None
         if decision.outcome == "approve" and decision.issues and decision.issues.get("licence"):
             licence = self._build_licence(application_id, submission.applicant, inputs, decision)
@@ -376,6 +405,8 @@ def decision_record(
         "checks": [c.model_dump(mode="json") for c in decision.checks],
         "outcome": decision.outcome,
         "reasons": [r.model_dump(mode="json") for r in decision.reasons],
+        # Why each licence read was not relied on (forged, revoked, expired, ...).
+        "licences_not_used": licences_not_used(inputs),
         "issues": decision.issues,
         "licence": None if licence is None else {
             "licence_id": licence.licence_id,
@@ -425,6 +456,10 @@ def answer(stored: StoredApplication) -> dict[str, Any]:
         "leaf": base64.b64encode(stored.record.leaf).decode("ascii"),
         "leaf_index": stored.record.leaf_index,
     }
+
+
+def _actor(applicant: str, staff: str | None) -> str:
+    return f"staff:{staff}" if staff else f"citizen:{applicant}"
 
 
 def summary(app: Application) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from approvals import __version__
-from approvals.api import applications, audit, errors, items, sandbox
+from approvals.api import applications, audit, consents, errors, items, sandbox
 from approvals.api.settings import Settings
 from approvals.api.wiring import Wired, wire
 from approvals.service import Clock, Sources, utcnow
@@ -57,6 +57,7 @@ def create_app(
     app.include_router(items.router)
     app.include_router(applications.router)
     app.include_router(audit.router)
+    app.include_router(consents.router)
     if settings.sandbox:
         app.include_router(sandbox.router)
     if settings.sandbox if mount_sandbox is None else mount_sandbox:
@@ -72,10 +73,20 @@ def create_app(
 
 
 def _mount_sandbox(app: FastAPI, settings: Settings, wired: Wired) -> None:
+    from approvals.sandbox.consent import sandbox_gate
     from approvals.sandbox.fixtures import load_fixtures
     from approvals.sandbox.platform import create_platform_app
     from approvals.sandbox.store import create_licence_store_app
 
     fixtures = load_fixtures(settings.fixtures)
-    app.mount("/sandbox/platform", create_platform_app(fixtures))
-    app.mount("/sandbox/licences", create_licence_store_app(fixtures, wired.service.trust))
+    # The mounted providers refuse reads outside a consent grant (403), like real ones.
+    app.mount(
+        "/sandbox/platform",
+        create_platform_app(fixtures, consent=sandbox_gate("platform")),
+    )
+    app.mount(
+        "/sandbox/licences",
+        create_licence_store_app(
+            fixtures, wired.service.trust, consent=sandbox_gate("licences")
+        ),
+    )

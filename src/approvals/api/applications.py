@@ -60,6 +60,7 @@ async def submit(
         idempotency_key=idempotency_key,
         on=stated_date(request, principal.privileged, body.on),
         filed_by=filed_by,
+        consent_id=body.consent_id,
     )
     outcome = await _service(request).submit(submission)
     if outcome.replayed:

@@ -79,7 +79,8 @@ async def prefill(
         raise Forbidden("只能为本人预填 / a citizen can prefill only their own form")
     service = _service(request)
     on = stated_date(request, principal.privileged, body.on)
-    result = await service.prefill(code, applicant, on)
+    by = principal.subject if applicant != principal.subject else None
+    result = await service.prefill(code, applicant, on, by=by, consent_id=body.consent_id)
     return result.model_dump(mode="json") if hasattr(result, "model_dump") else result
 
 

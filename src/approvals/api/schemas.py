@@ -19,6 +19,11 @@ class PrefillRequest(_Body):
     on: dt.date | None = Field(
         default=None, description="Staff/auditor in the sandbox only: the application date"
     )
+    consent_id: str | None = Field(
+        default=None,
+        description="The consent grant to read under (a citizen's authorization code at a "
+        "counter); default: the applicant's active grant for the item, or a new one",
+    )
 
 
 class ApplicationRequest(_Body):
@@ -34,6 +39,11 @@ class ApplicationRequest(_Body):
         default=None,
         description="Staff/auditor in the sandbox only: the application date D "
         "(default: today in Asia/Shanghai)",
+    )
+    consent_id: str | None = Field(
+        default=None,
+        description="The consent grant to read under (prefill returns it); default: the "
+        "applicant's active grant for the item, or a new one",
     )
 
 

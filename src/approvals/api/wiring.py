@@ -25,6 +25,7 @@ from approvals.errors import SourceUnavailable
 from approvals.licence import Licence, TrustList
 from approvals.sandbox.keys import signing_key as sandbox_issuer_key
 from approvals.service import Clock, DecisionService, LicenceSink, Sources, utcnow
+from approvals.sources.governed import govern
 from approvals.spec.catalog import Catalog
 from approvals.store import Store, open_database
 
@@ -88,7 +89,8 @@ def build_sources(settings: Settings, trust: TrustList) -> Any:
         env.setdefault("APPROVALS_PLATFORM_URL", f"{base}/sandbox/platform")
         env.setdefault("APPROVALS_LICENCES_URL", f"{base}/sandbox/licences")
         return sources_from_config(trust=trust, env=env)
-    return sources_for_sandbox(settings.fixtures, trust=trust)
+    # consent=True: the sandbox providers refuse reads without a grant, like real ones.
+    return sources_for_sandbox(settings.fixtures, trust=trust, consent=True)
 
 
 def licence_sink(sources: Any) -> LicenceSink | None:
@@ -122,6 +124,8 @@ def wire(
     trust = TrustList.load(settings.licences_dir)
     store = Store(open_database(settings.database_url))
     chosen: Any = sources if sources is not None else build_sources(settings, trust)
+    # Every read under a consent grant, every read recorded (issue 4).
+    chosen = govern(chosen, store, sandbox=settings.sandbox, clock=clock)
     service = DecisionService(
         catalog,
         chosen,

@@ -4,7 +4,9 @@
     GET /v1/datasets/{name}/records?key=K     every record of dataset `name` under key K
 
 A key without records answers `records: []` (an absence is a fact the rules use); an
-unknown dataset is 404.
+unknown dataset is 404. With a `ConsentGate`, a record read needs a consent grant token
+covering the dataset (and, for a dataset keyed by ID number, that person): else 403.
+A `FaultInjector` makes reads fail on demand (`approvals.sandbox.faults`, `/admin/faults`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from approvals.sandbox import faults as faults_admin
+from approvals.sandbox.consent import ConsentGate
 from approvals.sandbox.datasets import BY_NAME, CATALOGUE
+from approvals.sandbox.faults import FaultInjector, other_key
 from approvals.sandbox.fixtures import Fixtures
+from approvals.sources.consent import ConsentError
 
 
 class UnknownDataset(LookupError):
@@ -42,10 +48,27 @@ class PlatformData:
             raise UnknownDataset(dataset)
         return [dict(r) for r in self._records[dataset].get(key, [])]
 
+    def someone_else(self, dataset: str, key: str) -> list[dict[str, Any]]:
+        """Another key's records in the same dataset (for wrong-person faults)."""
+        for other, records in self._records.get(dataset, {}).items():
+            if other != key and records:
+                return [dict(r) for r in records]
+        return []
 
-def create_platform_app(fixtures: Fixtures) -> FastAPI:
-    """A FastAPI app serving `fixtures` under the data platform contract."""
+
+def create_platform_app(
+    fixtures: Fixtures,
+    *,
+    consent: ConsentGate | None = None,
+    faults: FaultInjector | None = None,
+) -> FastAPI:
+    """A FastAPI app serving `fixtures` under the data platform contract.
+
+    `consent` enforces grant tokens (the service's sandbox does; tests of the data alone
+    may leave it out); `faults` defaults to the plan in `$APPROVALS_SANDBOX_FAULTS`.
+    """
     data = PlatformData(fixtures)
+    injector = faults or FaultInjector.from_env("platform")
     app = FastAPI(
         title="Approvals sandbox: shared data platform",
         description="Simulated 政务数据共享平台 serving synthetic records (SANDBOX).",
@@ -59,14 +82,56 @@ def create_platform_app(fixtures: Fixtures) -> FastAPI:
             content={"error": "unknown_dataset", "dataset": exc.name, "detail": str(exc)},
         )
 
+    @app.exception_handler(ConsentError)
+    async def _no_consent(request: Request, exc: ConsentError) -> JSONResponse:
+        return JSONResponse(
+            status_code=403, content={"error": "consent_required", "detail": str(exc)}
+        )
+
+    app.state.consent = consent
+    faults_admin.install(app, injector)
+
     @app.get("/v1/datasets")
     def list_datasets() -> dict[str, Any]:
         return {"datasets": [d.model_dump(mode="json") for d in CATALOGUE]}
 
-    @app.get("/v1/datasets/{name}/records")
-    def get_records(
-        name: str, key: str = Query(min_length=1, description="The dataset's record key")
-    ) -> dict[str, Any]:
-        return {"dataset": name, "key": key, "records": data.records(name, key)}
+    @app.get("/v1/datasets/{name}/records", response_model=None)
+    async def get_records(
+        request: Request,
+        name: str,
+        key: str = Query(min_length=1, description="The dataset's record key"),
+    ) -> Response:
+        if consent is not None:
+            by_person = name in BY_NAME and BY_NAME[name].key == "id_number"
+            consent.check(request.headers, name, key, subject=key if by_person else None)
+
+        def produce() -> dict[str, Any]:
+            return {"dataset": name, "key": key, "records": data.records(name, key)}
+
+        def schema(body: dict[str, Any]) -> dict[str, Any]:
+            if body["records"]:
+                first = body["records"][0]
+                field = next(f for f in first if f != BY_NAME[name].key)
+                first[field] = {"unexpected": "an object where the catalogue says a value"}
+            else:
+                body["records"] = {"count": 0}
+            return body
+
+        def wrong_person(body: dict[str, Any]) -> dict[str, Any]:
+            field = BY_NAME[name].key
+            others = data.someone_else(name, key)
+            if others:
+                for record in others:
+                    record.setdefault(field, other_key(key))
+                body["records"] = others
+            elif body["records"]:
+                body["records"][0][field] = other_key(key)
+            else:
+                body["key"] = other_key(key)
+            return body
+
+        return await injector.respond(
+            request.headers, name, key, produce, schema=schema, wrong_person=wrong_person
+        )
 
     return app

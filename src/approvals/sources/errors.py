@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import httpx
 
 from approvals.errors import ApprovalsError, SourceUnavailable
+from approvals.sources.resilience import CircuitOpen, Saturated
 
 
 class MalformedPayload(Exception):
@@ -35,6 +36,11 @@ class ConnectorConfigError(ApprovalsError):
     fails loudly instead of referring every application."""
 
 
+class SourceRefused(SourceUnavailable):
+    """The source refused the read (HTTP 401 or 403): no credentials, or no consent grant
+    covering it. Still a referral, never a rejection; the usage record marks it `refused`."""
+
+
 @contextmanager
 def translate(source: str, total_timeout: float) -> Iterator[None]:
     """Run one read; re-raise any failure as `SourceUnavailable(source, what happened)`.
@@ -50,9 +56,14 @@ def translate(source: str, total_timeout: float) -> Iterator[None]:
         raise SourceUnavailable(source, f"timed out ({type(exc).__name__})") from exc
     except httpx.ConnectError as exc:
         raise SourceUnavailable(source, f"cannot connect: {exc}") from exc
+    except CircuitOpen as exc:
+        raise SourceUnavailable(source, str(exc)) from exc
+    except Saturated as exc:
+        raise SourceUnavailable(source, f"too busy: {exc}") from exc
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
-        raise SourceUnavailable(
+        kind = SourceRefused if status in (401, 403) else SourceUnavailable
+        raise kind(
             source, f"answered HTTP {status}{_hint(status)}{_excerpt(exc.response)}"
         ) from exc
     except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:

@@ -16,6 +16,7 @@ from approvals.sources.errors import ConnectorConfigError
 from approvals.sources.gather import Sources
 from approvals.sources.licences import LicenceStoreClient
 from approvals.sources.platform import PlatformClient
+from approvals.sources.resilience import Resilience
 from approvals.spec.connectors import (
     ApiKeyAuth,
     ConnectorConfig,
@@ -63,15 +64,20 @@ def sources_for_sandbox(
     *,
     config: ConnectorConfig | None = None,
     trust: TrustList | None = None,
+    consent: bool = False,
 ) -> Sources:
     """Sources reading the sandbox apps in-process over `httpx.ASGITransport`.
 
     Same clients, payload checks and verification as production; only the transport
     differs. `fixtures_path` replaces the shipped fixture file (see
     `approvals.sandbox.fixtures.fixtures_path`, which also honours
-    `APPROVALS_SANDBOX_FIXTURES`).
+    `APPROVALS_SANDBOX_FIXTURES`). `consent=True` makes the sandbox providers refuse
+    reads without a grant token, as the service's own sandbox does; the default leaves
+    them open for tests of the data and the connectors alone. The apps are at
+    `sources.platform_app` / `sources.licences_app` (their `state.faults` injects faults).
     """
     # Imported here: the sandbox (and FastAPI) is not needed to talk to real platforms.
+    from approvals.sandbox.consent import sandbox_gate
     from approvals.sandbox.fixtures import load_fixtures
     from approvals.sandbox.platform import create_platform_app
     from approvals.sandbox.store import create_licence_store_app
@@ -79,30 +85,48 @@ def sources_for_sandbox(
     config = config or load_connectors()
     trust = trust or TrustList.load()
     fixtures = load_fixtures(fixtures_path)
+    platform_app = create_platform_app(
+        fixtures, consent=sandbox_gate("platform") if consent else None
+    )
+    licences_app = create_licence_store_app(
+        fixtures, trust, consent=sandbox_gate("licences") if consent else None
+    )
     # raise_app_exceptions=False: a crash inside a sandbox app reaches us as HTTP 500,
     # exactly as it would over the network, instead of as the app's own exception.
     platform = PlatformClient(
         SANDBOX_PLATFORM_URL,
-        transport=httpx.ASGITransport(
-            app=create_platform_app(fixtures), raise_app_exceptions=False
-        ),
+        transport=httpx.ASGITransport(app=platform_app, raise_app_exceptions=False),
         timeouts=config.platform.timeout,
         pool=config.platform.pool,
+        resilience=resilience_for(config.platform),
     )
     licences = LicenceStoreClient(
         SANDBOX_LICENCES_URL,
-        transport=httpx.ASGITransport(
-            app=create_licence_store_app(fixtures, trust), raise_app_exceptions=False
-        ),
+        transport=httpx.ASGITransport(app=licences_app, raise_app_exceptions=False),
         timeouts=config.licences.timeout,
         pool=config.licences.pool,
+        resilience=resilience_for(config.licences),
     )
-    return Sources(platform, licences, config.datasets, trust)
+    sources = Sources(platform, licences, config.datasets, trust)
+    sources.platform_app = platform_app
+    sources.licences_app = licences_app
+    return sources
+
+
+def resilience_for(endpoint: Endpoint) -> Resilience:
+    """The endpoint's retry, circuit and concurrency settings, as one shared policy."""
+    return Resilience(
+        retry=endpoint.retry, circuit=endpoint.circuit, concurrency=endpoint.concurrency
+    )
 
 
 def _client_options(source: str, endpoint: Endpoint, env: Mapping[str, str]) -> dict[str, Any]:
     """Timeouts, pool and credentials for one endpoint's client."""
-    options: dict[str, Any] = {"timeouts": endpoint.timeout, "pool": endpoint.pool}
+    options: dict[str, Any] = {
+        "timeouts": endpoint.timeout,
+        "pool": endpoint.pool,
+        "resilience": resilience_for(endpoint),
+    }
     auth = endpoint.auth
     if isinstance(auth, ApiKeyAuth):
         key = env.get(auth.key_env)

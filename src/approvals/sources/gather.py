@@ -21,6 +21,10 @@ from approvals.engine.expr import names_used, parse
 from approvals.engine.model import Gathered, Provenance
 from approvals.errors import EvaluationError, ExpressionError, SourceUnavailable
 from approvals.licence import TrustList
+from approvals.sources.access import ReadContext, ReadEvent
+from approvals.sources.cache import ReadCache
+from approvals.sources.errors import SourceRefused
+from approvals.sources.http import utc_now
 from approvals.sources.licences import LicenceStoreClient
 from approvals.sources.platform import PlatformClient
 from approvals.sources.prefill import Prefill, autofill_inputs, build_prefill
@@ -61,11 +65,16 @@ class Sources:
         licences: LicenceStoreClient,
         datasets: Mapping[str, Dataset],
         trust: TrustList,
+        cache: ReadCache | None = None,
     ) -> None:
         self.platform = platform
         self.licences = licences
         self.datasets = dict(datasets)
         self.trust = trust
+        self.cache = cache or ReadCache()
+        # The in-process sandbox apps, when `sources_for_sandbox` built these sources.
+        self.platform_app: Any = None
+        self.licences_app: Any = None
 
     async def gather(
         self,
@@ -73,8 +82,13 @@ class Sources:
         applicant_id: str,
         form: Mapping[str, Any],
         on: dt.date,
+        context: ReadContext | None = None,
     ) -> dict[str, Gathered]:
         """Every input of the ruleset, read concurrently. Never raises for a source failure.
+
+        `context` carries the consent grant tokens sent with each read and collects one
+        `ReadEvent` per read (the usage record); without it reads go out bare (a
+        provider that enforces consent refuses them) and nothing is cached.
 
         An input whose key needs a form field that is absent or empty gets
         `Gathered(error=...)`: without a key there is nothing to look up, and "no record"
@@ -90,10 +104,18 @@ class Sources:
                 if isinstance(plan, NeedsForm)
                 else plan
                 for name, plan in plans.items()
-            }
+            },
+            on,
+            context,
         )
 
-    async def prefill(self, loaded: LoadedRuleset, applicant_id: str, on: dt.date) -> Prefill:
+    async def prefill(
+        self,
+        loaded: LoadedRuleset,
+        applicant_id: str,
+        on: dt.date,
+        context: ReadContext | None = None,
+    ) -> Prefill:
         """The item's form with every autofillable value and where it came from (秒报).
 
         Reads only the inputs the autofill expressions use (data minimisation: the form
@@ -104,14 +126,21 @@ class Sources:
         wanted = autofill_inputs(spec)
         plans = _plan(spec, _key_scope(applicant_id, {}, on), wanted)
         skipped = {name: plan.fields for name, plan in plans.items() if isinstance(plan, NeedsForm)}
-        gathered = await self._run({k: v for k, v in plans.items() if not isinstance(v, NeedsForm)})
+        gathered = await self._run(
+            {k: v for k, v in plans.items() if not isinstance(v, NeedsForm)}, on, context
+        )
         return build_prefill(loaded, applicant_id, on, gathered, skipped)
 
-    async def _run(self, plans: Mapping[str, _Read | Gathered]) -> dict[str, Gathered]:
+    async def _run(
+        self,
+        plans: Mapping[str, _Read | Gathered],
+        on: dt.date,
+        context: ReadContext | None,
+    ) -> dict[str, Gathered]:
         reads: dict[_Read, Awaitable[Gathered]] = {}
         for plan in plans.values():
             if isinstance(plan, _Read) and plan not in reads:
-                reads[plan] = self._read(plan)
+                reads[plan] = self._read(plan, on, context)
         # One round trip's latency for the whole item, not the sum of them (issue 4, "Speed").
         results = dict(zip(reads, await asyncio.gather(*reads.values()), strict=True))
         out: dict[str, Gathered] = {}
@@ -119,22 +148,43 @@ class Sources:
             out[name] = results[plan].model_copy(deep=True) if isinstance(plan, _Read) else plan
         return out
 
-    async def _read(self, read: _Read) -> Gathered:
+    async def _read(self, read: _Read, on: dt.date, context: ReadContext | None) -> Gathered:
+        cache_key = None
+        max_age = 0.0
+        if context is not None and context.grant_id and read.source == "platform":
+            dataset = self.datasets.get(read.name)
+            max_age = dataset.freshness.max_age_seconds if dataset else 0
+            cache_key = (context.grant_id, read.source, read.name, read.key)
+            hit = self.cache.get(cache_key, max_age)
+            if hit is not None:
+                _note(context, read, "cached", hit)
+                return hit
+        headers = context.headers(read.source) if context is not None else None
         try:
             if read.source == "platform":
-                return await self._dataset(read.name, read.key)
-            return await self._licences(read.name, read.key)
+                got = await self._dataset(read.name, read.key, headers)
+            else:
+                got = await self._licences(read.name, read.key, on, headers)
         except SourceUnavailable as exc:
-            return Gathered(provenance=_provenance(read), error=str(exc))
+            failed = Gathered(provenance=_provenance(read), error=str(exc))
+            outcome = "refused" if isinstance(exc, SourceRefused) else "failed"
+            _note(context, read, outcome, failed)
+            return failed
+        if cache_key is not None:
+            self.cache.put(cache_key, got, max_age)
+        _note(context, read, "ok", got)
+        return got
 
-    async def _dataset(self, name: str, key: str) -> Gathered:
+    async def _dataset(
+        self, name: str, key: str, headers: Mapping[str, str] | None = None
+    ) -> Gathered:
         dataset = self.datasets.get(name)
         if dataset is None:
             raise SourceUnavailable(
                 f"platform dataset {name}",
                 "not in the dataset catalogue (connectors/datasets/): cannot check its answer",
             )
-        got = await self.platform.records(dataset, key)
+        got = await self.platform.records(dataset, key, headers)
         return Gathered(
             value=got.records,
             provenance=Provenance(
@@ -146,10 +196,16 @@ class Sources:
             ),
         )
 
-    async def _licences(self, licence_type: str, holder: str) -> Gathered:
-        got = await self.licences.licences(holder, licence_type)
+    async def _licences(
+        self,
+        licence_type: str,
+        holder: str,
+        on: dt.date | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Gathered:
+        got = await self.licences.licences(holder, licence_type, headers)
         return Gathered(
-            value=[licence_view(lic, self.trust) for lic in got.licences],
+            value=[licence_view(lic, self.trust, on) for lic in got.licences],
             provenance=Provenance(
                 source="licences",
                 licence_type=licence_type,
@@ -238,6 +294,27 @@ def _unreadable(source: DatasetInput | LicenceInput, why: str) -> Gathered:
         what = f"licences type {source.type}"
         provenance = Provenance(source="licences", licence_type=source.type)
     return Gathered(provenance=provenance, error=f"{what}: {why}")
+
+
+def _note(context: ReadContext | None, read: _Read, outcome: str, got: Gathered) -> None:
+    """One usage event per read (用证留痕): what, whose key, how it went, the digest."""
+    if context is None:
+        return
+    licence_ids: tuple[str, ...] = ()
+    if read.source == "licences" and isinstance(got.value, list):
+        licence_ids = tuple(str(v.get("licence_id")) for v in got.value if isinstance(v, dict))
+    context.events.append(
+        ReadEvent(
+            source="platform" if read.source == "platform" else "licences",
+            name=read.name,
+            key=read.key,
+            outcome=outcome,  # type: ignore[arg-type]
+            at=utc_now(),
+            digest=got.provenance.digest,
+            licence_ids=licence_ids,
+            detail=got.error,
+        )
+    )
 
 
 def _provenance(read: _Read) -> Provenance:

@@ -16,6 +16,7 @@ import httpx
 
 from approvals import __version__
 from approvals.sources.payload import digest
+from approvals.sources.resilience import Resilience
 from approvals.spec.connectors import Pool, Timeouts
 
 Clock = Callable[[], dt.datetime]
@@ -32,6 +33,7 @@ class Fetched:
     payload: Any
     digest: str
     fetched_at: dt.datetime
+    attempts: int = 1
 
 
 class JsonClient:
@@ -52,8 +54,11 @@ class JsonClient:
         headers: Mapping[str, str] | None = None,
         verify: ssl.SSLContext | bool = True,
         clock: Clock = utc_now,
+        resilience: Resilience | None = None,
     ) -> None:
         self.timeouts = timeouts or Timeouts()
+        # Retries, breakers and the quota; a fresh default one keeps old callers working.
+        self.resilience = resilience or Resilience()
         pool = pool or Pool()
         self._clock = clock
         self._client = httpx.AsyncClient(
@@ -87,18 +92,32 @@ class JsonClient:
     def base_url(self) -> str:
         return str(self._client.base_url)
 
-    async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Fetched:
+    async def get_json(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        target: str | None = None,
+    ) -> Fetched:
         """GET `path` (relative to the base URL) and parse the JSON answer.
 
-        Raises httpx errors, `TimeoutError` (the total deadline), JSON errors and
-        `MalformedPayload`; callers wrap the call in `approvals.sources.errors.translate`.
+        Each attempt has the `total` deadline; transient failures are retried and counted
+        by `target`'s circuit breaker (`approvals.sources.resilience`). Raises httpx
+        errors, `TimeoutError` (the total deadline), JSON errors, `CircuitOpen`,
+        `Saturated` and `MalformedPayload`; callers wrap the call in
+        `approvals.sources.errors.translate`.
         """
-        async with asyncio.timeout(self.timeouts.total):
-            response = await self._client.get(path, params=params)
-            response.raise_for_status()
-            body = await response.aread()
-        payload = json.loads(body)
-        return Fetched(payload, digest(payload), self._clock())
+
+        async def attempt() -> Any:
+            async with asyncio.timeout(self.timeouts.total):
+                response = await self._client.get(path, params=params, headers=headers)
+                response.raise_for_status()
+                body = await response.aread()
+            return json.loads(body)
+
+        payload, attempts = await self.resilience.run(target or path, attempt)
+        return Fetched(payload, digest(payload), self._clock(), attempts)
 
     async def post_json(self, path: str, body: Any) -> httpx.Response:
         async with asyncio.timeout(self.timeouts.total):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -25,17 +26,34 @@ class LicenceStoreClient(JsonClient):
     """Reads and issues licences. Reads return documents as stored, not yet verified:
     `approvals.sources.verify` decides what the engine may believe of them."""
 
-    async def licences(self, holder: str, licence_type: str) -> LicenceRead:
-        """`GET /v1/licences?holder=ID&type=CODE`: every licence of that type, any status."""
-        with translate(f"licences type {licence_type}", self.timeouts.total):
-            fetched = await self.get_json("/v1/licences", {"holder": holder, "type": licence_type})
+    async def licences(
+        self, holder: str, licence_type: str, headers: Mapping[str, str] | None = None
+    ) -> LicenceRead:
+        """`GET /v1/licences?holder=ID&type=CODE`: every licence of that type, any status.
+
+        `headers` carry the consent grant and correlation id (`approvals.sources.access`).
+        """
+        target = f"licences type {licence_type}"
+        with translate(target, self.timeouts.total):
+            fetched = await self.get_json(
+                "/v1/licences",
+                {"holder": holder, "type": licence_type},
+                headers=headers,
+                target=target,
+            )
             found = payload.licences(holder, licence_type, fetched.payload)
         return LicenceRead(holder, licence_type, found, fetched)
 
-    async def licence(self, licence_id: str) -> tuple[Licence, Fetched]:
+    async def licence(
+        self, licence_id: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[Licence, Fetched]:
         """`GET /v1/licences/{licence_id}`; an unknown id (404) is `SourceUnavailable` too."""
         with translate(f"licence {licence_id}", self.timeouts.total):
-            fetched = await self.get_json(f"/v1/licences/{quote(licence_id, safe='')}")
+            fetched = await self.get_json(
+                f"/v1/licences/{quote(licence_id, safe='')}",
+                headers=headers,
+                target="licences by id",
+            )
             try:
                 licence = Licence.model_validate(fetched.payload)
             except ValidationError as exc:

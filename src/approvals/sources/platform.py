@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -23,14 +24,21 @@ class DatasetRead:
 class PlatformClient(JsonClient):
     """Reads dataset records by key. Every failure is `SourceUnavailable` naming the dataset."""
 
-    async def records(self, dataset: Dataset, key: str) -> DatasetRead:
+    async def records(
+        self, dataset: Dataset, key: str, headers: Mapping[str, str] | None = None
+    ) -> DatasetRead:
         """`GET /v1/datasets/{name}/records?key=K`, checked against the catalogue entry.
 
-        No records is an answer (the person has none), not a failure.
+        No records is an answer (the person has none), not a failure. `headers` carry
+        the consent grant and correlation id (`approvals.sources.access`).
         """
-        with translate(f"platform dataset {dataset.name}", self.timeouts.total):
+        target = f"platform dataset {dataset.name}"
+        with translate(target, self.timeouts.total):
             fetched = await self.get_json(
-                f"/v1/datasets/{quote(dataset.name, safe='')}/records", {"key": key}
+                f"/v1/datasets/{quote(dataset.name, safe='')}/records",
+                {"key": key},
+                headers=headers,
+                target=target,
             )
             records = payload.dataset_records(dataset, key, fetched.payload)
         return DatasetRead(dataset.name, key, records, fetched)
@@ -38,7 +46,7 @@ class PlatformClient(JsonClient):
     async def catalogue(self) -> list[dict[str, Any]]:
         """`GET /v1/datasets`: what the platform says it serves (for `sources check`)."""
         with translate("platform catalogue", self.timeouts.total):
-            fetched = await self.get_json("/v1/datasets")
+            fetched = await self.get_json("/v1/datasets", target="platform catalogue")
             body = fetched.payload
             if not isinstance(body, dict) or not isinstance(body.get("datasets"), list):
                 raise MalformedPayload('expected {"datasets": [...]}')

@@ -60,6 +60,10 @@ class Prefill(_Model):
     applicant_id: str
     fields: list[PrefillField]
     inputs: dict[str, InputState] = Field(description="Each input read for the form")
+    consent_id: str | None = Field(
+        default=None,
+        description="The consent grant the form was read under; send it with the submission",
+    )
 
     @property
     def values(self) -> dict[str, Any]:

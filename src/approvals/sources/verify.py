@@ -9,8 +9,11 @@ or `refer` is the ruleset's call, not the connector's.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
+from approvals.engine.model import Gathered
 from approvals.licence import Licence, LicenceError, TrustList, verify
 
 # Names the view sets itself; a licence field of the same name is shadowed, because
@@ -27,6 +30,8 @@ METADATA = (
     "status",
     "signature_valid",
     "verification_problem",
+    "usable",
+    "problems",
 )
 
 
@@ -39,13 +44,33 @@ def verification_problem(licence: Licence, trust: TrustList) -> str | None:
     return None
 
 
-def licence_view(licence: Licence, trust: TrustList) -> dict[str, Any]:
+def problems_on(licence: Licence, problem: str | None, on: dt.date | None) -> list[str]:
+    """Every reason the licence may not be relied on for an application dated `on`:
+    authenticity (signature, identifier, trust list), the store's revocation status, and
+    validity dates. Empty when it may be used."""
+    found = [f"not authentic: {problem}"] if problem else []
+    if licence.status != "valid":
+        found.append(f"{licence.status} (licence store status)")
+    if on is not None:
+        if licence.valid_from > on:
+            found.append(f"not valid until {licence.valid_from.isoformat()}")
+        if licence.valid_to is not None and licence.valid_to < on:
+            found.append(f"expired on {licence.valid_to.isoformat()}")
+    return found
+
+
+def licence_view(
+    licence: Licence, trust: TrustList, on: dt.date | None = None
+) -> dict[str, Any]:
     """The licence's fields, flattened, plus the metadata rulesets filter on.
 
     Dates are ISO text like dataset records, so `it.valid_to >= today` reads the same
-    for both; `valid_to` is null for a licence without expiry (长期).
+    for both; `valid_to` is null for a licence without expiry (长期). `usable` and
+    `problems` sum up every check on the application date `on` (when given), so the
+    decision record says why a licence was not relied on.
     """
     problem = verification_problem(licence, trust)
+    problems = problems_on(licence, problem, on)
     view = dict(licence.fields)
     view.update(
         licence_id=licence.licence_id,
@@ -59,5 +84,31 @@ def licence_view(licence: Licence, trust: TrustList) -> dict[str, Any]:
         status=licence.status,
         signature_valid=problem is None,
         verification_problem=problem,
+        usable=not problems,
+        problems=problems,
     )
     return view
+
+
+def licences_not_used(inputs: Mapping[str, Gathered]) -> list[dict[str, Any]]:
+    """Every licence read that a decision could not rely on, with why (for the record).
+
+    The ruleset decides what follows (reject as "no valid licence", or refer); the
+    record says which licence it was and what was wrong with it, so a citizen told
+    "no valid driving licence" can see that theirs was revoked, expired or forged.
+    """
+    out: list[dict[str, Any]] = []
+    for name, got in sorted(inputs.items()):
+        if got.provenance.source != "licences" or not isinstance(got.value, list):
+            continue
+        for view in got.value:
+            if isinstance(view, dict) and view.get("problems"):
+                out.append(
+                    {
+                        "input": name,
+                        "licence_id": view.get("licence_id"),
+                        "type": view.get("type"),
+                        "problems": list(view["problems"]),
+                    }
+                )
+    return out

@@ -104,6 +104,40 @@ class MtlsAuth(Strict):
 Auth = Annotated[NoAuth | ApiKeyAuth | MtlsAuth, Field(discriminator="mode")]
 
 
+class Retry(Strict):
+    """Bounded retries of idempotent reads (GET) after a timeout, a lost connection or a
+    5xx/429 answer. A 4xx, a malformed payload or another person's record is never
+    retried: asking again would get the same wrong answer.
+
+    The wait before retry n (1-based) is `min(backoff_max, backoff_base * 2**(n-1))`,
+    scaled by a random factor in [0.5, 1] ("equal jitter") so that many clients that
+    failed together do not retry together.
+    """
+
+    attempts: int = Field(default=3, ge=1, le=10, description="Tries in all, the first included")
+    backoff_base: float = Field(default=0.2, ge=0, le=60)
+    backoff_max: float = Field(default=2.0, ge=0, le=300)
+
+
+class Circuit(Strict):
+    """A circuit breaker per dataset or licence type: after `failure_threshold` failed
+    reads in a row the source is not called for `reset_after` seconds (every read fails
+    at once, naming the source); then one trial read decides whether it closes again.
+    Protects a struggling department's system from our retries and keeps decisions fast.
+    """
+
+    failure_threshold: int = Field(default=5, ge=1, le=1000)
+    reset_after: float = Field(default=30.0, gt=0, le=3600)
+
+
+class Concurrency(Strict):
+    """At most `max_in_flight` reads to this source at once (an agreed quota with the
+    owning department); a read waits at most `queue_timeout` seconds for a slot."""
+
+    max_in_flight: int = Field(default=16, ge=1, le=1000)
+    queue_timeout: float = Field(default=2.0, gt=0, le=60)
+
+
 class Endpoint(Strict):
     """One HTTP data source: the shared data platform or the electronic licence store."""
 
@@ -117,6 +151,9 @@ class Endpoint(Strict):
     timeout: Timeouts = Field(default_factory=Timeouts)
     pool: Pool = Field(default_factory=Pool)
     auth: Auth = Field(default_factory=lambda: NoAuth(mode="none"))
+    retry: Retry = Field(default_factory=Retry)
+    circuit: Circuit = Field(default_factory=Circuit)
+    concurrency: Concurrency = Field(default_factory=Concurrency)
 
     def url(self, env: Mapping[str, str] | None = None) -> str:
         """The base URL in effect: the environment override when set, else the file's."""

@@ -1,0 +1,325 @@
+"""Reads under consent, recorded: what the service calls instead of bare `Sources`.
+
+For every prefill and submission:
+
+1. Find the grant: the one the caller names (`Access.consent_id`, e.g. the authorization
+   code a citizen shows at a counter), else the applicant's newest active grant for the
+   item, else a new one (asking for the form, or submitting, is the citizen's consent
+   for that purpose; at a counter it is recorded as given through the staff member). A
+   named grant that is revoked, expired, someone else's or for another item is refused
+   (`ConsentRequired`, HTTP 403) and no source is read; the refusal is recorded.
+2. The grant must cover the ruleset's scope (`scope_of`): a new ruleset version that
+   reads more needs a new grant.
+3. Mint a short-lived token per provider, scoped to what that provider may disclose.
+4. Read (`Sources`): each read carries its token and correlation id; repeated dataset
+   reads under the same grant may come from the cache within their freshness.
+5. Store one usage record per read, refused or failed reads included (用证留痕).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+
+from approvals.engine.model import Gathered
+from approvals.errors import Forbidden
+from approvals.sources.access import ReadContext, ReadEvent
+from approvals.sources.consent import (
+    CONSENT_KEY_ENV,
+    TOKEN_TTL,
+    ConsentError,
+    ConsentKey,
+    GrantClaims,
+    Scope,
+    load_consent_key,
+    mint,
+    sandbox_consent_key,
+    scope_of,
+)
+from approvals.sources.gather import Sources
+from approvals.sources.prefill import Prefill
+from approvals.spec.catalog import LoadedRuleset
+from approvals.store import Store
+from approvals.store.consents import ConsentGrant, ConsentStore, UsageRecord
+
+SERVICE = "approvals"
+DEFAULT_GRANT_DAYS = 1
+MAX_GRANT_DAYS = 90
+
+
+class ConsentRequired(Forbidden):
+    """No grant allows this read: revoked, expired, another person's, or another item's."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is reading, on whose authority, for which application."""
+
+    actor: str  # citizen:<id> | staff:<id>
+    consent_id: str | None = None
+    application_id: str | None = None
+
+
+def purpose_of(loaded: LoadedRuleset) -> str:
+    name = loaded.spec.name
+    return f"办理“{name.zh}”（{loaded.spec.department.zh}）/ applying for {name.en}"
+
+
+class GovernedSources:
+    """`Sources` behind consent grants and usage records; same `gather`/`prefill` shape."""
+
+    def __init__(
+        self,
+        inner: Sources,
+        consents: ConsentStore,
+        key: ConsentKey,
+        *,
+        clock: Callable[[], dt.datetime],
+        service: str = SERVICE,
+        run: Callable[..., Awaitable[Any]] | None = None,
+    ) -> None:
+        self.inner = inner
+        self.consents = consents
+        self.key = key
+        self.clock = clock
+        self.service = service
+        # Blocking database calls go to a worker thread (the store's `run` when given:
+        # it serialises access to an in-memory SQLite connection).
+        self.run = run or _to_thread
+
+    # What the licence sink and `aclose` reach through.
+    @property
+    def licences(self) -> Any:
+        return self.inner.licences
+
+    @property
+    def platform(self) -> Any:
+        return self.inner.platform
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    # -- grants ------------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        return self.clock().astimezone(dt.UTC)
+
+    def create_grant(
+        self,
+        loaded: LoadedRuleset,
+        applicant: str,
+        granted_by: str,
+        *,
+        purpose: str | None = None,
+        days: int = DEFAULT_GRANT_DAYS,
+    ) -> ConsentGrant:
+        scope = scope_of(loaded.spec)
+        now = self.now()
+        return self.consents.add_grant(
+            ConsentGrant(
+                id=str(uuid.uuid4()),
+                applicant=applicant,
+                item_code=loaded.code,
+                purpose=purpose or purpose_of(loaded),
+                datasets=json.dumps(list(scope.datasets)),
+                licence_types=json.dumps(list(scope.licence_types)),
+                granted_by=granted_by,
+                created_at=now,
+                expires_at=now + dt.timedelta(days=max(1, min(days, MAX_GRANT_DAYS))),
+            )
+        )
+
+    def revoke(self, grant_id: str, applicant: str) -> ConsentGrant | None:
+        """Revoke the applicant's grant; its cached reads are dropped at once."""
+        grant = self.consents.grant(grant_id)
+        if grant is None or grant.applicant != applicant:
+            return None
+        revoked = self.consents.revoke(grant_id, self.now())
+        self.inner.cache.forget_grant(grant_id)
+        return revoked
+
+    def _grant_for(self, loaded: LoadedRuleset, applicant: str, access: Access) -> ConsentGrant:
+        scope = scope_of(loaded.spec)
+        now = self.now()
+        if access.consent_id is None:
+            found = self.consents.active_grant(
+                applicant, loaded.code, now, scope.datasets, scope.licence_types
+            )
+            return found or self.create_grant(loaded, applicant, access.actor)
+        grant = self.consents.grant(access.consent_id)
+        problem = None
+        if grant is None or grant.applicant != applicant:
+            problem = f"no grant {access.consent_id} of this applicant"
+        elif grant.item_code != loaded.code:
+            problem = f"grant {grant.id} is for item {grant.item_code}, not {loaded.code}"
+        elif not grant.active(now):
+            problem = f"grant {grant.id} is {grant.status(now)}"
+        elif not grant.covers(scope.datasets, scope.licence_types):
+            problem = (
+                f"grant {grant.id} does not cover everything {loaded.code} "
+                f"v{loaded.version} reads; a new grant is needed"
+            )
+        if problem is not None or grant is None:
+            self._refused(loaded, applicant, access, scope, problem or "")
+            raise ConsentRequired(
+                f"未获授权，未读取任何数据 / no consent for this read, nothing was read: {problem}"
+            )
+        return grant
+
+    def _refused(
+        self, loaded: LoadedRuleset, applicant: str, access: Access, scope: Scope, why: str
+    ) -> None:
+        at = self.now()
+        self.consents.add_usage(
+            [
+                UsageRecord(
+                    at=at, service=self.service, actor=access.actor, applicant=applicant,
+                    item_code=loaded.code, application_id=access.application_id,
+                    stage="submit" if access.application_id else "prefill",
+                    purpose=purpose_of(loaded), grant_id=access.consent_id,
+                    correlation=access.application_id or "-", source=source, name=name,
+                    key=applicant, outcome="refused", detail=f"refused by the service: {why}",
+                )
+                for source, names in (
+                    ("platform", scope.datasets),
+                    ("licences", scope.licence_types),
+                )
+                for name in names
+            ]
+        )
+
+    def _context(self, loaded: LoadedRuleset, grant: ConsentGrant, access: Access) -> ReadContext:
+        scope = scope_of(loaded.spec)
+        remaining = (grant.expires_at.replace(tzinfo=dt.UTC) - self.now()).total_seconds()
+        # Tokens are checked against the providers' clocks, so they carry real time.
+        issued = int(time.time())
+        expires = issued + int(max(1, min(TOKEN_TTL, remaining)))
+        tokens = {}
+        for source in ("platform", "licences"):
+            part = scope.for_source(source)
+            tokens[source] = mint(
+                self.key,
+                GrantClaims(
+                    gid=grant.id, sub=grant.applicant, item=grant.item_code,
+                    purpose=grant.purpose, aud=source, datasets=part.datasets,
+                    licence_types=part.licence_types, act=access.actor,
+                    iat=issued, exp=expires,
+                ),
+            )
+        correlation = access.application_id or f"prefill-{uuid.uuid4()}"
+        return ReadContext(correlation=correlation, grant_id=grant.id, tokens=tokens)
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def gather(
+        self,
+        loaded: LoadedRuleset,
+        applicant_id: str,
+        form: Mapping[str, Any],
+        on: dt.date,
+        access: Access | None = None,
+    ) -> dict[str, Gathered]:
+        access = access or Access(actor=f"citizen:{applicant_id}")
+        grant: ConsentGrant = await self.run(self._grant_for, loaded, applicant_id, access)
+        context = self._context(loaded, grant, access)
+        try:
+            return await self.inner.gather(loaded, applicant_id, form, on, context)
+        finally:
+            await self._record(loaded, applicant_id, access, grant, context, "submit")
+
+    async def prefill(
+        self,
+        loaded: LoadedRuleset,
+        applicant_id: str,
+        on: dt.date,
+        access: Access | None = None,
+    ) -> Prefill:
+        access = access or Access(actor=f"citizen:{applicant_id}")
+        grant: ConsentGrant = await self.run(self._grant_for, loaded, applicant_id, access)
+        context = self._context(loaded, grant, access)
+        try:
+            result = await self.inner.prefill(loaded, applicant_id, on, context)
+        finally:
+            await self._record(loaded, applicant_id, access, grant, context, "prefill")
+        return result.model_copy(update={"consent_id": grant.id})
+
+    async def _record(
+        self,
+        loaded: LoadedRuleset,
+        applicant: str,
+        access: Access,
+        grant: ConsentGrant,
+        context: ReadContext,
+        stage: str,
+    ) -> None:
+        rows = [
+            _usage(event, self.service, applicant, loaded.code, access, grant, context, stage)
+            for event in context.events
+        ]
+        await self.run(self.consents.add_usage, rows)
+
+
+async def _to_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    return await anyio.to_thread.run_sync(partial(fn, *args))
+
+
+def _usage(
+    event: ReadEvent,
+    service: str,
+    applicant: str,
+    item: str,
+    access: Access,
+    grant: ConsentGrant,
+    context: ReadContext,
+    stage: str,
+) -> UsageRecord:
+    return UsageRecord(
+        at=event.at,
+        service=service,
+        actor=access.actor,
+        applicant=applicant,
+        item_code=item,
+        application_id=access.application_id,
+        stage=stage,
+        purpose=grant.purpose,
+        grant_id=grant.id,
+        correlation=context.correlation,
+        source=event.source,
+        name=event.name,
+        key=event.key,
+        outcome=event.outcome,
+        digest=event.digest,
+        licence_ids=json.dumps(list(event.licence_ids)),
+        detail=event.detail,
+    )
+
+
+def consent_key_for(sandbox: bool, environ: Mapping[str, str] | None = None) -> ConsentKey:
+    """`$APPROVALS_CONSENT_KEY_FILE`; the public sandbox key only in sandbox mode."""
+    configured = load_consent_key(environ)
+    if configured is not None:
+        return configured
+    if sandbox:
+        return sandbox_consent_key()
+    raise ConsentError(
+        f"no consent signing key: set ${CONSENT_KEY_ENV} to an Ed25519 private key (PEM) "
+        "whose public key the data providers trust (docs/connectors.md, 'Consent')"
+    )
+
+
+def govern(sources: Any, store: Store, *, sandbox: bool, clock: Callable[[], dt.datetime]) -> Any:
+    """Put bare `Sources` behind consent and usage records; anything else is used as is
+    (already governed, or a test double)."""
+    if not isinstance(sources, Sources):
+        return sources
+    return GovernedSources(
+        sources, ConsentStore(store.engine), consent_key_for(sandbox), clock=clock, run=store.run
+    )
