@@ -8,6 +8,7 @@
     approvals decide ITEM --applicant ID [--form FILE] [--on DATE] [--fixtures FILE] [--json]
     approvals serve [--host 127.0.0.1] [--port 8000]
     approvals audit checkpoint | export DIR | verify [...] | replay (ID | --all)
+    approvals sources check [--sandbox] [--json]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from approvals.cli_audit import audit_app
+from approvals.cli_sources import sources_app
 from approvals.errors import ApprovalsError, SpecError, SpecErrors
 from approvals.licence import id_number as id_numbers
 from approvals.licence.errors import LicenceError
@@ -38,6 +40,7 @@ items_app = typer.Typer(
 )
 app.add_typer(items_app, name="items")
 app.add_typer(audit_app, name="audit")
+app.add_typer(sources_app, name="sources")
 
 T = TypeVar("T")
 
