@@ -8,7 +8,6 @@ parameter period. Errors are collected across files, each as `file:line: message
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import itertools
 from collections.abc import Iterable
@@ -22,7 +21,7 @@ from approvals.engine.functions import ALL_FUNCTIONS
 from approvals.errors import ApprovalsError, NotFound, SpecError, SpecErrors
 from approvals.spec.ruleset import DatasetInput, Ruleset
 from approvals.spec.yamlfile import Path as YamlPath
-from approvals.spec.yamlfile import line_of, load_model
+from approvals.spec.yamlfile import did_you_mean, line_of, load_model
 
 CASES_SUFFIX = ".cases.yaml"
 SCOPE_ROOTS = {"today", "applicant", "form", "params"}
@@ -213,22 +212,18 @@ def _semantic_errors(spec: Ruleset, lines: dict[YamlPath, int], file: str) -> It
             return
         for func in _calls(node):
             if func not in ALL_FUNCTIONS:
-                close = difflib.get_close_matches(func, sorted(ALL_FUNCTIONS), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(func, ALL_FUNCTIONS)
                 yield SpecError(file, where, f"{label}: unknown function '{func}'{hint}")
         for path in names_used(node):
             root = path[0]
             if root not in defined:
-                close = difflib.get_close_matches(root, sorted(defined), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(root, defined)
                 yield SpecError(file, where, f"{label}: unknown fact '{root}'{hint}")
             elif root == "form" and len(path) > 1 and path[1] not in form_names:
-                close = difflib.get_close_matches(path[1], sorted(form_names), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(path[1], form_names)
                 yield SpecError(file, where, f"{label}: unknown form field '{path[1]}'{hint}")
             elif root == "params" and len(path) > 1 and path[1] not in spec.parameters:
-                close = difflib.get_close_matches(path[1], sorted(spec.parameters), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(path[1], spec.parameters)
                 yield SpecError(file, where, f"{label}: unknown parameter '{path[1]}'{hint}")
 
     for name, source in spec.inputs.items():

@@ -8,7 +8,6 @@ citizen's application.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from approvals.sources.verify import METADATA
 from approvals.spec.catalog import Catalog, LoadedRuleset, collect
 from approvals.spec.connectors import ConnectorConfig, input_errors, load_connectors
 from approvals.spec.ruleset import DatasetInput, LicenceInput
-from approvals.spec.yamlfile import line_of, load_model
+from approvals.spec.yamlfile import did_you_mean, line_of, load_model
 
 Fields = dict[str, set[str]]
 
@@ -105,8 +104,7 @@ def field_errors(
             known = fields[record]
             if field in known:
                 continue
-            close = difflib.get_close_matches(field, sorted(known), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(field, known)
             label = ".".join(str(p) for p in loc)
             yield SpecError(
                 ruleset.path,

@@ -67,6 +67,12 @@ def _read(text: str, file: str) -> tuple[Any, dict[Path, int]]:
     return data, lines
 
 
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest candidate, or nothing when none is close."""
+    close = difflib.get_close_matches(word, sorted(candidates), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def line_of(lines: dict[Path, int], loc: Iterable[str | int]) -> int | None:
     """The line of the deepest part of `loc` that exists in the file."""
     path: Path = tuple(str(p) if not isinstance(p, int) else p for p in loc)
@@ -94,9 +100,7 @@ def _spec_error(err: Any, file: str, lines: dict[Path, int], known: set[str]) ->
     loc = [p for p in err["loc"] if p not in ("platform", "licences")]
     field = ".".join(str(p) for p in loc) or "(top level)"
     if err["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(str(loc[-1]), sorted(known), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        message = f"{field}: unknown field '{loc[-1]}'{hint}"
+        message = f"{field}: unknown field '{loc[-1]}'{did_you_mean(str(loc[-1]), known)}"
     elif err["type"] == "missing":
         message = f"{field}: missing required field '{loc[-1]}'"
     else:
