@@ -111,7 +111,8 @@ async def test_sandboxes_refuse_reads_without_a_grant_and_log_the_refusal(
     assert all(g.error and "HTTP 403" in g.error for g in got.values()), got
     assert {e.outcome for e in context.events} == {"refused"}
     assert len(context.events) == 7  # every read the item needs, each recorded
-    refused = sources.platform_app.state.consent.refused + sources.licences_app.state.consent.refused
+    gates = (sources.platform_app.state.consent, sources.licences_app.state.consent)
+    refused = [entry for gate in gates for entry in gate.refused]
     assert {e.correlation for e in refused} == {"no-grant"}
     assert len(refused) == 7
 
