@@ -81,7 +81,23 @@ def load_cases(path: Path) -> CasesFile:
     return model
 
 
+@dataclass(frozen=True)
+class Application:
+    """What `Engine.decide` is given for one case: gathered inputs, form, date, applicant."""
+
+    inputs: dict[str, Gathered]
+    form: dict[str, Any]
+    on: dt.date
+    applicant: dict[str, Any]
+
+
 def run_case(engine: Engine, loaded: LoadedRuleset, baseline: Baseline, case: Case) -> Decision:
+    app = case_application(loaded, baseline, case)
+    return engine.decide(loaded, app.inputs, app.form, app.on, app.applicant)
+
+
+def case_application(loaded: LoadedRuleset, baseline: Baseline, case: Case) -> Application:
+    """The baseline with the case's changes applied, as the data sources would deliver it."""
     inputs = _iso(copy.deepcopy(baseline.inputs))
     inputs.update(_iso(copy.deepcopy(case.inputs)))
     for dotted, value in case.patch.items():
@@ -98,7 +114,7 @@ def run_case(engine: Engine, loaded: LoadedRuleset, baseline: Baseline, case: Ca
         gathered[name] = Gathered(value=value if value is not None else [], provenance=provenance)
     form = _iso({**baseline.form, **case.form})
     applicant = case.applicant or baseline.applicant
-    return engine.decide(loaded, gathered, form, case.on or baseline.on, {"id_number": applicant})
+    return Application(gathered, form, case.on or baseline.on, {"id_number": applicant})
 
 
 def check_expectation(decision: Decision, expect: Expect) -> list[str]:
