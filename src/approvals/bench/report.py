@@ -117,7 +117,7 @@ class BenchReport:
             "Figures are noisy on a shared 2-core machine: compare rows of one run, not runs.",
         ]
         if self.targets:
-            parts += ["", "## Targets", "", _targets_table(self.targets).markdown()]
+            parts += ["", "## Targets", "", _targets_table(self.targets, "**no**").markdown()]
         for section in self.sections:
             parts += ["", f"## {section.title}", "", section.about.strip(), ""]
             parts.append(section.table.markdown())
@@ -129,10 +129,10 @@ class BenchReport:
         return "\n".join(parts) + "\n"
 
 
-def _targets_table(targets: list[Target]) -> Table:
+def _targets_table(targets: list[Target], missed: str = "NO") -> Table:
     return Table(
         ("target", "wanted", "got", "met"),
-        [(t.name, t.wanted, t.got, "yes" if t.met else "**no**") for t in targets],
+        [(t.name, t.wanted, t.got, "yes" if t.met else missed) for t in targets],
     )
 
 
