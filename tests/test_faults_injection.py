@@ -46,12 +46,22 @@ RATE = 0.2
 CONCURRENT = 48
 
 
+# Generous where no timeout is injected, so that a busy test host cannot make a healthy
+# read time out; tight in the timeout phase, so that 20% hanging reads cost little.
+RELAXED = Timeouts(connect=5, read=5, total=5)
+TIGHT = Timeouts(connect=0.5, read=0.5, total=0.5)
+# Timeout phase only: a healthy read that the host was too busy to finish within TIGHT
+# is referred as timed out (correctly: it did not answer in time) although the sandbox
+# logged it as answered. Tolerated up to this share of the phase, and reported.
+SLOW_HOST_SHARE = 0.02
+
+
 def quick_config() -> ConnectorConfig:
-    """Tiny timeouts and backoff so the run is fast; a breaker that does not open here
-    (it is tested on its own below), so that every referral is down to a fault."""
+    """Tiny backoff so the run is fast; a breaker that does not open here (it is tested
+    on its own, tests/test_faults_resilience.py), so that every referral is down to a fault."""
     config = load_connectors()
     changes: dict[str, Any] = {
-        "timeout": Timeouts(connect=0.5, read=0.5, total=0.5),
+        "timeout": RELAXED,
         "retry": Retry(attempts=2, backoff_base=0.001, backoff_max=0.002),
         "circuit": Circuit(failure_threshold=1000, reset_after=1),
     }
@@ -142,6 +152,8 @@ def test_two_thousand_decisions_under_faults_never_approve_or_reject_wrongly() -
                 batch = work[k * PER_KIND : (k + 1) * PER_KIND]
                 for app in (sources.platform_app, sources.licences_app):
                     app.state.faults.set(plan(kind))
+                for client in (sources.platform, sources.licences):
+                    client.timeouts = TIGHT if kind == "timeout" else RELAXED
                 faulted[kind] = await decide_all(sources, batch, kind, engine)
                 finals[kind] = {
                     "platform": sources.platform_app.state.faults.final(),
@@ -172,7 +184,18 @@ def test_two_thousand_decisions_under_faults_never_approve_or_reject_wrongly() -
                     expected.outcome,
                     sorted(r.code for r in expected.reasons),
                 ):
-                    wrong.append(f"{kind} {item} {applicant}: unaffected but {decision.outcome}")
+                    new = [r.en for r in decision.reasons if r not in expected.reasons]
+                    if (
+                        kind == "timeout"
+                        and decision.outcome == "refer"
+                        and new
+                        and all("no complete answer within" in text for text in new)
+                    ):
+                        tally["slow-host"] += 1
+                        continue
+                    wrong.append(
+                        f"{kind} {item} {applicant}: unaffected but {decision.outcome}: {new}"
+                    )
                 continue
             tally[f"affected:{kind}"] += 1
             if decision.outcome != "refer":
@@ -191,6 +214,7 @@ def test_two_thousand_decisions_under_faults_never_approve_or_reject_wrongly() -
     for kind in FAILURES:
         assert tally[f"affected:{kind}"] > 0, (kind, tally)
     assert tally["unaffected"] > 0
-    assert sum(tally.values()) == PER_KIND * len(FAILURES)
+    assert tally["slow-host"] <= SLOW_HOST_SHARE * PER_KIND, tally
+    assert sum(v for k, v in tally.items() if k != "slow-host") == PER_KIND * len(FAILURES)
     print(f"\n2,000 decisions + 2,000 baseline in {elapsed:.1f} s: {dict(tally)}")
     assert elapsed < 60
