@@ -302,14 +302,12 @@ def _lookup(scope: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready: MISSING becomes null (the check's status says it was missing)."""
-    if value is MISSING:
-        return None
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+    """JSON-ready: MISSING becomes null (the check's status says it was missing).
+
+    MISSING only ever stands for a whole fact: an expression that reads it raises
+    instead of returning, so no list or record can hold it and none is walked.
+    """
+    return None if value is MISSING else value
 
 
 __all__ = ["ApprovalsError", "Engine", "autofilled"]
