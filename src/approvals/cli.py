@@ -1,14 +1,14 @@
 """The `approvals` command. Human output is Chinese with English alongside; `--json` is for tools.
 
-    approvals items list [--json]
-    approvals items lint [PATH]
-    approvals items schema [--output FILE]
-    approvals items test [PATH]
-    approvals prefill ITEM --applicant ID [--on DATE] [--fixtures FILE] [--json]
-    approvals decide ITEM --applicant ID [--form FILE] [--on DATE] [--fixtures FILE] [--json]
-    approvals serve [--host 127.0.0.1] [--port 8000]
-    approvals audit checkpoint | export DIR | verify [...] | replay (ID | --all)
-    approvals sources check [--sandbox] [--json]
+approvals items list [--json]
+approvals items lint [PATH]
+approvals items schema [--output FILE]
+approvals items test [PATH]
+approvals prefill ITEM --applicant ID [--on DATE] [--fixtures FILE] [--json]
+approvals decide ITEM --applicant ID [--form FILE] [--on DATE] [--fixtures FILE] [--json]
+approvals serve [--host 127.0.0.1] [--port 8000]
+approvals audit checkpoint | export DIR | verify [...] | replay (ID | --all)
+approvals sources check [--sandbox] [--json]
 """
 
 from __future__ import annotations
@@ -120,8 +120,10 @@ def items_list(rulesets: RulesetsOption = None, as_json: JsonOption = False) -> 
 def items_lint(
     path: Annotated[
         Path | None,
-        typer.Argument(help="项目目录或规则文件 / project dir (rulesets/, connectors/, licences/) "
-                       "or a ruleset file or folder"),
+        typer.Argument(
+            help="项目目录或规则文件 / project dir (rulesets/, connectors/, licences/) "
+            "or a ruleset file or folder"
+        ),
     ] = None,
 ) -> None:
     """检查规则、连接器与证照文件 / Check ruleset, connector and licence files."""
@@ -328,6 +330,22 @@ def _print_decision(result: dict[str, Any]) -> None:
 
 
 # -- serve ------------------------------------------------------------------------------
+
+
+@app.command("bench")
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="短时冒烟 / a short smoke run")] = False,
+    out: Annotated[Path, typer.Option("--out", help="报告目录 / where performance.md goes")] = Path(
+        "docs"
+    ),
+) -> None:
+    """性能基准 / Benchmarks against the peers and the limits; writes OUT/performance.md."""
+    from approvals.bench.__main__ import main as bench_main
+
+    argv = ["--out", str(out)] + (["--quick"] if quick else [])
+    code = bench_main(argv)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("serve")
