@@ -56,7 +56,7 @@ class Engine:
         period = loaded.period_on(on)
         reasons: list[Reason] = []
 
-        scope, input_problems = _input_scope(spec, inputs)
+        scope, input_problems = input_scope(spec, inputs)
         for name, problem in input_problems.items():
             reasons.append(_data_reason(name, problem))
         scope.update(
@@ -172,9 +172,14 @@ def autofilled(spec: Ruleset, scope: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _input_scope(
+def input_scope(
     spec: Ruleset, inputs: Mapping[str, Gathered]
 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The inputs as the expressions see them, and what was wrong with each unusable one.
+
+    Prefill builds its scope with this too, so a form is filled from exactly the facts a
+    decision would read.
+    """
     scope: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for name, source in spec.inputs.items():
@@ -310,4 +315,4 @@ def _plain(value: Any) -> Any:
     return None if value is MISSING else value
 
 
-__all__ = ["ApprovalsError", "Engine", "autofilled"]
+__all__ = ["ApprovalsError", "Engine", "autofilled", "input_scope"]

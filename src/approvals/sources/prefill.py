@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from approvals.engine.expr import names_used, parse
 from approvals.engine.model import Gathered, Provenance
-from approvals.engine.runtime import _input_scope, autofilled
+from approvals.engine.runtime import autofilled, input_scope
 from approvals.spec.catalog import LoadedRuleset
 from approvals.spec.ruleset import FormField, Ruleset, Text
 
@@ -97,7 +97,7 @@ def build_prefill(
     spec = loaded.spec
     # The same scope the engine builds (approvals.engine.runtime), so a prefilled value
     # is exactly what the decision will use at submission.
-    scope, input_problems = _input_scope(spec, gathered)
+    scope, input_problems = input_scope(spec, gathered)
     scope.update(
         today=on.isoformat(),
         applicant={"id_number": applicant_id},
