@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from approvals.engine.durable import runner
 from approvals.engine.evaluate import MISSING, evaluate, evaluate_or_missing
@@ -43,6 +44,7 @@ class Engine:
 
     def __init__(self) -> None:
         self._durable = runner()
+        self._prepared_by_period: dict[tuple[str, dt.date], _Prepared] = {}
 
     def decide(
         self,
@@ -107,18 +109,25 @@ class Engine:
         checks, fired = self._run_checks(loaded, loaded.period_on(on), scope)
         return _outcome(loaded.spec, checks, fired, reasons), checks
 
+    def _prepared(self, loaded: LoadedRuleset, period: Period) -> _Prepared:
+        key = (loaded.hash, period.start)
+        prepared = self._prepared_by_period.get(key)
+        if prepared is None:
+            prepared = self._prepared_by_period[key] = _prepare(loaded, period)
+        return prepared
+
     def _run_checks(
         self, loaded: LoadedRuleset, period: Period, scope: Mapping[str, Any]
     ) -> tuple[list[CheckResult], set[str]]:
-        spec = loaded.spec
+        prepared = self._prepared(loaded, period)
         facts: dict[str, Any] = {}
         values_by_check: dict[str, dict[str, Any]] = {}
         missing: set[str] = set()
-        for compiled in period.checks:
+        for check_id, reads in prepared.reads:
             values: dict[str, Any] = {}
-            for path, key in zip(compiled.paths, compiled.facts, strict=True):
+            for dotted, path, key in reads:
                 value = _lookup(scope, path)
-                values[".".join(path)] = _plain(value)
+                values[dotted] = None if value is MISSING else value
                 if isinstance(value, _SCALARS):
                     facts[key] = value
                 else:
@@ -126,23 +135,21 @@ class Engine:
                     # `missing`. The key is still asserted, holding a text no condition
                     # compares equal to: durable_rules 2.0.28 crashes (segfault) when a
                     # fact lacks an attribute its rules read.
-                    missing.add(compiled.id)
+                    missing.add(check_id)
                     facts[key] = ABSENT
-            values_by_check[compiled.id] = values
+            values_by_check[check_id] = values
 
-        name = f"{spec.code}@{spec.version}@{loaded.hash[7:19]}@{period.start.isoformat()}"
-        self._durable.ensure(name, period.durable)
-        fired = set(self._durable.fire(name, facts))
+        self._durable.ensure(prepared.name, period.durable)
+        fired = set(self._durable.fire(prepared.name, facts))
 
         results: list[CheckResult] = []
         status_of: dict[str, str] = {}
-        for check in spec.checks:
-            basis = spec.legal_basis[check.basis]
-            if any(status_of.get(dep) != "pass" for dep in check.after):
+        for check in prepared.explained:
+            if check.after and any(status_of.get(dep) != "pass" for dep in check.after):
                 status = "skipped"
             elif check.id in missing:
                 status = "missing"
-            elif f"fail__{check.id}" in fired:
+            elif check.fail_rule in fired:
                 status = "fail"
             else:
                 status = "pass"
@@ -153,10 +160,64 @@ class Engine:
                     status=status,
                     on_fail=check.on_fail,
                     values=values_by_check[check.id],
-                    basis=Basis(title=basis.title, article=basis.article),
+                    basis=check.basis,
                 )
             )
         return results, fired
+
+
+@dataclass(frozen=True)
+class _Explained:
+    id: str
+    on_fail: Literal["reject", "refer"]
+    after: tuple[str, ...]
+    fail_rule: str  # the durable_rules rule that fires when the check fails
+    basis: Basis
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What evaluating one period's checks needs that does not change between decisions.
+
+    Worked out once per ruleset and period instead of per decision: the durable_rules
+    ruleset name, each check's fact paths with their dotted names, and each check's
+    explanation (its legal basis is one `Basis` shared by every decision's results,
+    as a decision's reasons already share their check's).
+    """
+
+    name: str
+    reads: tuple[tuple[str, tuple[tuple[str, tuple[str, ...], str], ...]], ...]
+    explained: tuple[_Explained, ...]
+
+
+def _prepare(loaded: LoadedRuleset, period: Period) -> _Prepared:
+    spec = loaded.spec
+    return _Prepared(
+        name=f"{spec.code}@{spec.version}@{loaded.hash[7:19]}@{period.start.isoformat()}",
+        reads=tuple(
+            (
+                compiled.id,
+                tuple(
+                    (".".join(path), path, key)
+                    for path, key in zip(compiled.paths, compiled.facts, strict=True)
+                ),
+            )
+            for compiled in period.checks
+        ),
+        explained=tuple(
+            _Explained(
+                id=check.id,
+                on_fail=check.on_fail,
+                after=tuple(check.after),
+                fail_rule=f"fail__{check.id}",
+                basis=Basis(
+                    title=spec.legal_basis[check.basis].title,
+                    article=spec.legal_basis[check.basis].article,
+                ),
+            )
+            for check in spec.checks
+        ),
+    )
 
 
 def autofilled(spec: Ruleset, scope: Mapping[str, Any]) -> dict[str, Any]:
