@@ -1,9 +1,13 @@
 import datetime as dt
 import math
+from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from approvals.audit.canonical import canonical_json
+from approvals.audit.canonical import canonical_json, encode_canonical
 from approvals.audit.errors import AuditError, CanonicalizationError
 
 
@@ -60,3 +64,38 @@ def test_non_string_keys_and_unsafe_integers_refused() -> None:
 
 def test_tuple_is_an_array() -> None:
     assert canonical_json((1, "a")) == canonical_json([1, "a"]) == b'[1,"a"]'
+
+
+# -- the fast encoder (orjson) must write exactly what rfc8785 writes --------------------
+
+_KEYS = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6
+)  # any scalar value: control characters, BMP, beyond the BMP
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.integers(min_value=-(10**15), max_value=10**15)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VALUES)
+def test_fast_encoder_writes_exactly_rfc8785(value: Any) -> None:
+    assert encode_canonical(value) == bytes(rfc8785.dumps(value))
+
+
+def test_fast_encoder_falls_back_where_orjson_differs() -> None:
+    # Each of these takes the rfc8785 path; the results are RFC 8785's.
+    assert encode_canonical({"x": 1.0, "y": [1e21]}) == b'{"x":1,"y":[1e+21]}'
+    beyond_bmp = {"\ufb33": 1, "\U0001d11e": 2}
+    assert encode_canonical(beyond_bmp) == '{"\U0001d11e":2,"\ufb33":1}'.encode()
+    with pytest.raises(CanonicalizationError):
+        encode_canonical({"big": 2**63 + 1})
