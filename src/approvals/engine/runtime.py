@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from approvals.engine.durable import runner
-from approvals.engine.evaluate import MISSING, evaluate, evaluate_or_missing
+from approvals.engine.evaluate import (
+    MISSING,
+    Compiled,
+    MissingFact,
+    compile_expression,
+    evaluate,
+    evaluate_or_missing,
+)
 from approvals.engine.form import validate_form
 from approvals.engine.model import (
     Basis,
@@ -56,6 +63,7 @@ class Engine:
     ) -> Decision:
         spec = loaded.spec
         period = loaded.period_on(on)
+        prepared = self._prepared(loaded, period)
         reasons: list[Reason] = []
 
         scope, input_problems = input_scope(spec, inputs)
@@ -68,9 +76,11 @@ class Engine:
         )
         scope["form"] = validate_form(spec, form, autofilled(spec, scope))
         derived: dict[str, Any] = {}
-        for name, expr in spec.derived.items():
+        for name, expression in prepared.derived:
             try:
-                value = evaluate_or_missing(expr, scope)
+                value = expression(scope)
+            except MissingFact:
+                value = MISSING
             except EvaluationError as exc:
                 reasons.append(_data_reason(name, f"cannot compute: {exc}"))
                 value = MISSING
@@ -85,9 +95,10 @@ class Engine:
             outcome=outcome,
             reasons=reasons,
             checks=checks,
-            facts={k: _plain(v) for k, v in derived.items()} | {"form": scope["form"]},
+            facts={k: None if v is MISSING else v for k, v in derived.items()}
+            | {"form": scope["form"]},
             parameters=period.parameters,
-            ruleset=RulesetRef(code=spec.code, version=spec.version, hash=loaded.hash),
+            ruleset=prepared.ruleset,
             on=on,
             issues=issues,
         )
@@ -126,7 +137,7 @@ class Engine:
         for check_id, reads in prepared.reads:
             values: dict[str, Any] = {}
             for dotted, path, key in reads:
-                value = _lookup(scope, path)
+                value = scope.get(path[0], MISSING) if len(path) == 1 else _lookup(scope, path)
                 values[dotted] = None if value is MISSING else value
                 if isinstance(value, _SCALARS):
                     facts[key] = value
@@ -180,14 +191,25 @@ class _Prepared:
     """What evaluating one period's checks needs that does not change between decisions.
 
     Worked out once per ruleset and period instead of per decision: the durable_rules
-    ruleset name, each check's fact paths with their dotted names, and each check's
+    ruleset name, each check's fact paths with their dotted names, each check's
     explanation (its legal basis is one `Basis` shared by every decision's results,
-    as a decision's reasons already share their check's).
+    as a decision's reasons already share their check's), the derived facts' compiled
+    expressions and the ruleset reference.
     """
 
     name: str
     reads: tuple[tuple[str, tuple[tuple[str, tuple[str, ...], str], ...]], ...]
     explained: tuple[_Explained, ...]
+    derived: tuple[tuple[str, Compiled], ...]  # each derived fact's compiled expression
+    ruleset: RulesetRef
+
+
+def _compiled(expression: str) -> Compiled:
+    """The expression's closure; one that does not compile raises when used, as before."""
+    try:
+        return compile_expression(expression)
+    except ApprovalsError:
+        return lambda scope: evaluate(expression, scope)
 
 
 def _prepare(loaded: LoadedRuleset, period: Period) -> _Prepared:
@@ -217,6 +239,8 @@ def _prepare(loaded: LoadedRuleset, period: Period) -> _Prepared:
             )
             for check in spec.checks
         ),
+        derived=tuple((name, _compiled(expr)) for name, expr in spec.derived.items()),
+        ruleset=RulesetRef(code=spec.code, version=spec.version, hash=loaded.hash),
     )
 
 
