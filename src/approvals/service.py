@@ -217,6 +217,8 @@ class DecisionService:
             )
             assert winner is not None
             return await self._replay(winner, digest)
+        if not stored.licences:  # nothing to deliver: what was committed is the answer
+            return Outcome(stored, replayed=False)
         await self._deliver(stored)
         refreshed = await self.store.run(self.store.get, stored.application.id)
         return Outcome(refreshed or stored, replayed=False)
@@ -256,11 +258,9 @@ class DecisionService:
             application_id, submission, loaded, inputs, decision, now, licence
         )
         signed = sign_record(record, self.signer)
-        self.store.keep_ruleset(
-            RulesetText(
-                hash=loaded.hash, code=loaded.code, version=loaded.version,
-                path=loaded.path, text=loaded.text, stored_at=now,
-            )
+        ruleset = RulesetText(
+            hash=loaded.hash, code=loaded.code, version=loaded.version,
+            path=loaded.path, text=loaded.text, stored_at=now,
         )
         application = Application(
             id=application_id,
@@ -294,7 +294,8 @@ class DecisionService:
                 created_at=now,
             )
         try:
-            return self.store.save_decision(application, row, issued)
+            # Stored with the decision (once per ruleset version), in its transaction.
+            return self.store.save_decision(application, row, issued, ruleset)
         except DuplicateSubmission:
             return None
 

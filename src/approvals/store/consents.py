@@ -19,6 +19,7 @@ from sqlalchemy import Column, DateTime, Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from approvals.store.groupcommit import writer_for
 from approvals.store.tables import utc
 
 
@@ -126,6 +127,10 @@ class ConsentStore:
         SQLModel.metadata.create_all(self.engine, tables=TABLES)
 
     def add_grant(self, grant: ConsentGrant) -> ConsentGrant:
+        writer = writer_for(self.engine)  # grouped with the decisions' commits
+        if writer is not None:
+            writer.run(lambda session, _batch: session.add(grant))
+            return grant
         with Session(self.engine, expire_on_commit=False) as session:
             session.add(grant)
             session.commit()
@@ -180,6 +185,10 @@ class ConsentStore:
 
     def add_usage(self, rows: Sequence[UsageRecord]) -> None:
         if not rows:
+            return
+        writer = writer_for(self.engine)  # durable before the read's answer, one fsync a group
+        if writer is not None:
+            writer.run(lambda session, _batch: session.add_all(rows))
             return
         with Session(self.engine) as session:
             session.add_all(rows)

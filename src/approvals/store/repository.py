@@ -23,6 +23,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
 from approvals.errors import ApprovalsError
+from approvals.store.groupcommit import Batch, writer_for
 from approvals.store.tables import Application, DecisionRecord, IssuedLicence, RulesetText
 from approvals.store.treestore import append_records
 
@@ -49,7 +50,13 @@ class Store:
         self.engine = engine
         # An in-memory SQLite database is one shared connection: use it from one thread
         # at a time. Other databases take as many worker threads as anyio allows.
-        self._limiter = CapacityLimiter(1) if isinstance(engine.pool, StaticPool) else None
+        shared = isinstance(engine.pool, StaticPool)
+        self._limiter = CapacityLimiter(1) if shared else None
+        # Decisions are committed in groups (one fsync for many, each answered only
+        # after its group's commit: store/groupcommit.py). Not on an in-memory
+        # database: its one connection belongs to whichever thread holds the limiter.
+        self.writer = writer_for(engine)
+        self._stored_rulesets: set[str] = set()  # hashes known to be committed
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking store call in a worker thread, so commits (fsync with
@@ -76,26 +83,48 @@ class Store:
         application: Application,
         record: DecisionRecord,
         licence: IssuedLicence | None = None,
+        ruleset: RulesetText | None = None,
     ) -> StoredApplication:
-        """Commit all three together, the record as the log's next leaf; raise
-        `DuplicateSubmission` if the key is taken."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                session.add(application)
+        """Commit all of them together, the record as the log's next leaf (and the
+        ruleset text, if not stored yet); raise `DuplicateSubmission` if the key is
+        taken. Returns only once the transaction is committed (durable)."""
+
+        def work(session: Session, batch: Batch) -> StoredApplication:
+            if ruleset is not None and ruleset.hash not in self._stored_rulesets:
+                if ruleset.hash not in batch.seen and session.get(
+                    RulesetText, ruleset.hash
+                ) is None:
+                    session.add(ruleset)
+                    session.flush()  # before the application that refers to it
+                batch.seen.add(ruleset.hash)
+                batch.after_commit.append(lambda: self._stored_rulesets.add(ruleset.hash))
+            session.add(application)
+            batch.later.append(record)
+            if licence is not None:
+                batch.later.append(licence)
+            batch.records.append(record)
+            return StoredApplication(application, record, [licence] if licence else [])
+
+        try:
+            if self.writer is not None:
+                stored: StoredApplication = self.writer.run(work)
+                return stored
+            with Session(self.engine, expire_on_commit=False) as session:
+                batch = Batch()
+                stored = work(session, batch)
                 session.flush()  # the application row must exist before rows that refer to it
-                session.add(record)
-                if licence is not None:
-                    session.add(licence)
+                session.add_all(batch.later)
                 # The leaf index is assigned, and the tree grown, in this transaction.
-                append_records(session, [record])
+                append_records(session, batch.records)
                 session.commit()
-            except IntegrityError:
-                session.rollback()
-                existing = self._winner(application)
-                if existing is None:
-                    raise
-                raise DuplicateSubmission(existing) from None
-        return StoredApplication(application, record, [licence] if licence else [])
+                for hook in batch.after_commit:
+                    hook()
+                return stored
+        except IntegrityError:
+            existing = self._winner(application)
+            if existing is None:
+                raise
+            raise DuplicateSubmission(existing) from None
 
     def _winner(self, application: Application) -> StoredApplication | None:
         if application.idempotency_key is None:
