@@ -1,10 +1,12 @@
-"""The benchmark's guards (not timed): the four implementations agree, and the framework."""
+"""The benchmark's guards (not timed): the implementations agree, and the framework."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zen
@@ -12,16 +14,20 @@ import zen
 from approvals.bench import SectionResult, Table, Target, run_bench
 from approvals.bench.context import BenchContext
 from approvals.bench.criteria import CRITERIA, Verdict
+from approvals.bench.derive import DERIVE
 from approvals.bench.peers import (
+    FROM_FACTS,
+    FROM_INPUTS,
     PYTHON,
+    PYTHON_FACTS,
     Disagreement,
     check_agreement,
     disagreements,
     implementations,
 )
-from approvals.bench.python_peer import FUNCTIONS
+from approvals.bench.python_peer import FROM_RAW, FUNCTIONS
 from approvals.bench.samples import FLAGSHIP, ItemSamples
-from approvals.bench.zen_peer import jdm
+from approvals.bench.zen_peer import facts_jdm, jdm
 from approvals.engine.runtime import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,29 +47,114 @@ def test_inputs_cover_every_outcome_of_every_flagship_item(items: list[ItemSampl
         assert any(len(s.verdict.failed) > 1 for s in item.samples), item.code
 
 
+def test_inputs_include_failed_sources_and_malformed_records(items: list[ItemSamples]) -> None:
+    for item in items:
+        raws = [s.raw for s in item.samples]
+        failed = [k for r in raws for k, v in r.items() if v is None]
+        assert failed, item.code  # some source failed
+        assert any(r["person"] == [] for r in raws), item.code  # no population record
+        assert any(not s.data_ok and s.raw["person"] for s in item.samples), item.code
+
+
 def test_all_implementations_agree_on_every_input(items: list[ItemSamples]) -> None:
     zen_engine = zen.ZenEngine()
     for item in items:
         impls = implementations(Engine(), zen_engine, item)
-        assert len(impls) == 5
+        assert [i.key for i in impls] == [*FROM_INPUTS, *FROM_FACTS]
         assert disagreements(item, impls) == []
+
+
+def test_hand_derivations_compute_exactly_our_engines_facts(items: list[ItemSamples]) -> None:
+    """Stronger than verdicts agreeing: Python's and ZEN's facts equal ours on every input."""
+    zen_engine = zen.ZenEngine()
+    for item in items:
+        zen_facts: dict[str, Any] = {}
+        for s in item.samples:
+            params = item.loaded.period_on(s.app.on).parameters
+            ours = s.peer_facts(item.code)
+            assert DERIVE[item.code](s.raw, params) == ours, (item.code, s.label)
+            key = json.dumps(params, sort_keys=True)
+            if key not in zen_facts:
+                zen_facts[key] = zen_engine.create_decision(
+                    json.dumps(facts_jdm(item.code, params))
+                )
+            got = zen_facts[key].evaluate(s.raw)["result"]
+            assert {k: got.get(k) for k in ours} == ours, (item.code, s.label)
+
+
+def _zen_facts(code: str, params: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    decision = zen.ZenEngine().create_decision(json.dumps(facts_jdm(code, params)))
+    result: dict[str, Any] = decision.evaluate(raw)["result"]
+    return result
+
+
+def _longevity_raw(today: str, birth_date: str) -> dict[str, Any]:
+    person = {"birth_date": birth_date, "hukou_city": "深圳市", "deceased": False}
+    return {"today": today, "applicant": {}, "form": {}, "person": [person], "allowance": []}
+
+
+@pytest.mark.parametrize(
+    ("today", "age"),
+    [("2027-02-28", 2), ("2027-03-01", 3), ("2028-02-28", 3), ("2028-02-29", 4)],
+)
+def test_every_derivation_counts_29_february_birthdays_as_the_bureaus_do(
+    today: str, age: int
+) -> None:
+    raw = _longevity_raw(today, "2024-02-29")
+    params = {"min_age": 80}
+    assert DERIVE["longevity-allowance"](raw, params)["age"] == age
+    assert _zen_facts("longevity-allowance", params, raw)["age"] == age
+
+
+def test_a_malformed_birth_date_is_missing_data_in_every_derivation() -> None:
+    raw = _longevity_raw("2026-11-30", "1940-13-45")
+    for facts in (
+        DERIVE["longevity-allowance"](raw, {"min_age": 80}),
+        _zen_facts("longevity-allowance", {"min_age": 80}, raw),
+    ):
+        assert facts.get("age") is None
+        assert facts["data_ok"] is False
 
 
 def test_a_peer_that_decides_differently_stops_the_benchmark(items: list[ItemSamples]) -> None:
     item = items[0]  # longevity allowance: an off-by-one on the age limit
     impls = implementations(Engine(), zen.ZenEngine(), item)
-    python = next(i for i in impls if i.key == PYTHON)
-    wrong = [
-        functools.partial(
-            FUNCTIONS[item.code],
-            s.peer_facts(item.code),
-            {**item.loaded.period_on(s.app.on).parameters, "min_age": 81},
-        )
-        for s in item.samples
-    ]
-    broken = dataclasses.replace(python, calls=wrong)
-    with pytest.raises(Disagreement, match="refusing to time"):
-        check_agreement(item, [broken])
+    for key, function, given in (
+        (PYTHON, FROM_RAW[item.code], lambda s: s.raw),
+        (PYTHON_FACTS, FUNCTIONS[item.code], lambda s: s.peer_facts(item.code)),
+    ):
+        python = next(i for i in impls if i.key == key)
+        wrong = [
+            functools.partial(
+                function,
+                given(s),
+                {**item.loaded.period_on(s.app.on).parameters, "min_age": 81},
+            )
+            for s in item.samples
+        ]
+        broken = dataclasses.replace(python, calls=wrong)
+        with pytest.raises(Disagreement, match="refusing to time"):
+            check_agreement(item, [broken])
+
+
+def test_zen_graph_from_inputs_derives_the_facts_before_the_table() -> None:
+    params = {
+        "licence_classes": ["C1"],
+        "min_driving_years": 3,
+        "max_age": 60,
+        "exam_valid_days": 365,
+        "traffic_disqualifying": ["吸毒"],
+        "violent_disqualifying": ["暴力犯罪"],
+    }
+    doc = jdm("ride-hailing-driver-permit", params, raw=True)
+    order = {e["sourceId"]: e["targetId"] for e in doc["edges"]}
+    path = ["input"]
+    while path[-1] in order:
+        path.append(order[path[-1]])
+    assert path == ["input", "facts", "checks", "outcome", "output"]
+    facts = next(n for n in doc["nodes"] if n["id"] == "facts")["content"]["expressions"]
+    keys = {e["key"] for e in facts}
+    assert {c.fact for c in CRITERIA["ride-hailing-driver-permit"]} | {"data_ok"} <= keys
 
 
 def test_zen_tables_have_a_failing_and_a_missing_row_per_check() -> None:

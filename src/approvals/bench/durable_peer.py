@@ -10,6 +10,10 @@ durable_rules hosts registering rulesets in one process is what crashed it.
 A condition on a fact that is absent never matches, so which checks are missing (a
 fact of `None`, unless the check is skipped because its prerequisite failed) is
 worked out in Python, as durable_rules' `$nex` hangs the host in this version.
+
+From the gathered inputs (`decide_raw`) the facts are first derived in Python by hand
+(`approvals.bench.derive`): durable_rules has no way to filter a list of records by
+date, so that is what a team using it would do.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from approvals.bench.criteria import Verdict, settle
+from approvals.bench.derive import DERIVE, RawInputs
 from approvals.engine.durable import DurableRunner
 
 Rules = dict[str, dict[str, Any]]
@@ -174,6 +179,7 @@ class HandWritten:
 
     def __init__(self, runner: DurableRunner, code: str, start: str, params: dict[str, Any]):
         rules, self._reads, self._gates, self._refer_only = _ITEMS[code]
+        self._derive, self._params = DERIVE[code], params
         self._runner = runner
         self._name = f"bench-hand:{code}@{start}"
         runner.ensure(self._name, rules(params))
@@ -188,3 +194,7 @@ class HandWritten:
         )
         rejects = any(n not in self._refer_only for n in failed)
         return settle(facts["data_ok"], missing, rejects, failed)
+
+    def decide_raw(self, raw: RawInputs) -> Verdict:
+        """From the gathered inputs: derive the facts in Python, then decide as above."""
+        return self.decide(self._derive(raw, self._params))

@@ -1,8 +1,16 @@
-"""The four implementations of each flagship item, as timed calls over the same inputs.
+"""The implementations of each flagship item, as timed calls over the same inputs.
+
+Four start from the gathered inputs (the headline, like for like with a real decision):
+our `Engine.decide`, a ZEN graph that derives the facts itself, hand-written
+durable_rules after a hand-written Python derivation, and one plain Python function.
+Four start from the facts our engine derived (the rules-only comparison): our
+`Engine.judge`, a ZEN decision table, the same hand-written durable_rules ruleset, and
+plain Python.
 
 Each implementation turns one item's samples into one zero-argument call per input
 (everything it is given is prepared beforehand, so only deciding is timed) and a way to
-read a verdict from what a call returns.
+read a verdict from what a call returns. All of them must reach our engine's verdict on
+every input before anything is timed.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import zen
 
 from approvals.bench.criteria import Verdict
 from approvals.bench.durable_peer import HandWritten
-from approvals.bench.python_peer import FUNCTIONS
+from approvals.bench.python_peer import FROM_RAW, FUNCTIONS
 from approvals.bench.samples import ItemSamples, verdict_of
 from approvals.bench.timing import Call
 from approvals.bench.zen_peer import ZenItem
@@ -40,27 +48,46 @@ class Disagreement(ApprovalsError):
     """Implementations reached different verdicts: timing them would compare nothing."""
 
 
+# The headline comparison: every implementation starts from the gathered inputs.
 OURS = "ours"
-OURS_RULES = "ours-rules"
 ZEN = "zen"
 DURABLE = "durable"
 PYTHON = "python"
+# The rules-only comparison: every implementation starts from our derived facts.
+OURS_RULES = "ours-rules"
+ZEN_FACTS = "zen-facts"
+DURABLE_FACTS = "durable-facts"
+PYTHON_FACTS = "python-facts"
+
+FROM_INPUTS = (OURS, ZEN, DURABLE, PYTHON)
+FROM_FACTS = (OURS_RULES, ZEN_FACTS, DURABLE_FACTS, PYTHON_FACTS)
 
 LABELS = {
-    OURS: "our engine, full decide",
-    OURS_RULES: "our engine, rules only",
-    ZEN: "GoRules ZEN (JDM table)",
+    OURS: "our engine (Engine.decide)",
+    ZEN: "GoRules ZEN (JDM graph)",
     DURABLE: "durable_rules by hand",
     PYTHON: "plain Python",
+    OURS_RULES: "our engine, rules only (Engine.judge)",
+    ZEN_FACTS: "GoRules ZEN (JDM table)",
+    DURABLE_FACTS: "durable_rules by hand",
+    PYTHON_FACTS: "plain Python",
 }
 
 GIVEN = {
-    OURS: "gathered inputs (records, licences), form, date: derives facts, evaluates, "
-    "explains every check",
-    OURS_RULES: "derived facts: `Engine.judge` (durable_rules + explained checks + outcome)",
-    ZEN: "derived facts + `data_ok`: `ZenDecision.evaluate` (table + outcome expression)",
-    DURABLE: "derived facts + `data_ok`: assert in a fresh session, delete it, settle",
-    PYTHON: "derived facts + `data_ok`: one hand-written function per item",
+    OURS: "the `Gathered` inputs, form, date and applicant: validates the form, derives "
+    "the facts from the ruleset's expressions, evaluates the checks on durable_rules, "
+    "records every check with its values and legal basis, and on approval computes what "
+    "it issues",
+    ZEN: "the same inputs unwrapped (each source's records, `null` where it failed; date, "
+    "applicant, form): one graph — an expression node deriving the facts in ZEN's "
+    "expression language, the decision table, the outcome expression",
+    DURABLE: "the same inputs unwrapped: facts derived in Python (`bench.derive`), asserted "
+    "in a fresh session of a hand-written ruleset, state deleted, outcome settled",
+    PYTHON: "the same inputs unwrapped: one function deriving the facts and deciding",
+    OURS_RULES: "our derived facts: `Engine.judge` (durable_rules, explained checks, outcome)",
+    ZEN_FACTS: "our derived facts + `data_ok`: the decision table and outcome expression",
+    DURABLE_FACTS: "our derived facts + `data_ok`: assert in a fresh session, delete it, settle",
+    PYTHON_FACTS: "our derived facts + `data_ok`: one hand-written function per item",
 }
 
 _UNAVAILABLE = Reason(
@@ -80,40 +107,47 @@ def _judged(result: tuple[str, list[CheckResult]]) -> Verdict:
 def implementations(
     engine: Engine, zen_engine: zen.ZenEngine, item: ItemSamples
 ) -> list[Implementation]:
+    """All eight implementations of `item`: the four from inputs, then the four from facts."""
     loaded, code = item.loaded, item.code
     periods = {s.app.on: loaded.period_on(s.app.on) for s in item.samples}
     zens: dict[str, ZenItem] = {}
+    zens_raw: dict[str, ZenItem] = {}
     hands: dict[str, HandWritten] = {}
     for period in periods.values():
         start = period.start.isoformat()
         if start not in zens:
             zens[start] = ZenItem(zen_engine, code, period.parameters)
+            zens_raw[start] = ZenItem(zen_engine, code, period.parameters, raw=True)
             hands[start] = HandWritten(runner(), code, start, period.parameters)
 
-    ours: list[Call] = []
-    rules: list[Call] = []
-    zen_calls: list[Call] = []
-    durable: list[Call] = []
-    python: list[Call] = []
-    function = FUNCTIONS[code]
+    calls: dict[str, list[Call]] = {key: [] for key in LABELS}
+    function, from_inputs = FUNCTIONS[code], FROM_RAW[code]
     for s in item.samples:
         app, period = s.app, periods[s.app.on]
-        start = period.start.isoformat()
-        facts = s.peer_facts(code)
-        ours.append(
+        start, params = period.start.isoformat(), period.parameters
+        raw, facts = s.raw, s.peer_facts(code)
+        calls[OURS].append(
             functools.partial(engine.decide, loaded, app.inputs, app.form, app.on, app.applicant)
         )
+        calls[ZEN].append(functools.partial(zens_raw[start].evaluate, raw))
+        calls[DURABLE].append(functools.partial(hands[start].decide_raw, raw))
+        calls[PYTHON].append(functools.partial(from_inputs, raw, params))
         problems = () if s.data_ok else (_UNAVAILABLE,)
-        rules.append(functools.partial(_judge, engine, loaded, app.on, s.derived, problems))
-        zen_calls.append(functools.partial(zens[start].evaluate, facts))
-        durable.append(functools.partial(hands[start].decide, facts))
-        python.append(functools.partial(function, facts, period.parameters))
+        calls[OURS_RULES].append(
+            functools.partial(_judge, engine, loaded, app.on, s.derived, problems)
+        )
+        calls[ZEN_FACTS].append(functools.partial(zens[start].evaluate, facts))
+        calls[DURABLE_FACTS].append(functools.partial(hands[start].decide, facts))
+        calls[PYTHON_FACTS].append(functools.partial(function, facts, params))
+    verdicts: dict[str, Callable[[Any], Verdict]] = {
+        OURS: verdict_of,
+        ZEN: zen_verdict,
+        OURS_RULES: _judged,
+        ZEN_FACTS: zen_verdict,
+    }
     return [
-        Implementation(OURS, LABELS[OURS], GIVEN[OURS], ours, verdict_of),
-        Implementation(OURS_RULES, LABELS[OURS_RULES], GIVEN[OURS_RULES], rules, _judged),
-        Implementation(ZEN, LABELS[ZEN], GIVEN[ZEN], zen_calls, zen_verdict),
-        Implementation(DURABLE, LABELS[DURABLE], GIVEN[DURABLE], durable, _same),
-        Implementation(PYTHON, LABELS[PYTHON], GIVEN[PYTHON], python, _same),
+        Implementation(key, LABELS[key], GIVEN[key], calls[key], verdicts.get(key, _same))
+        for key in (*FROM_INPUTS, *FROM_FACTS)
     ]
 
 

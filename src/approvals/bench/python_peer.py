@@ -1,7 +1,9 @@
 """The flagship items as plain Python functions: the floor no rules engine can beat.
 
-Each function is what a programmer would write for one item with the facts in hand:
-compare, collect the failures, settle the outcome. No explanation is recorded.
+Each function in `FUNCTIONS` is what a programmer would write for one item with the
+facts in hand: compare, collect the failures, settle the outcome. Each in `FROM_RAW`
+starts from the gathered inputs instead: the hand-written derivation
+(`approvals.bench.derive`), then the same comparisons. No explanation is recorded.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from approvals.bench import derive
 from approvals.bench.criteria import Verdict, settle
 
 Facts = dict[str, Any]
@@ -118,4 +121,19 @@ FUNCTIONS: dict[str, Callable[[Facts, Facts], Verdict]] = {
     "ride-hailing-driver-permit": ride_hailing_driver_permit,
     "graduate-hukou": graduate_hukou,
     "individual-business-registration": individual_business_registration,
+}
+
+
+def _from_raw(
+    derive_facts: Callable[[Facts, Facts], Facts], decide: Callable[[Facts, Facts], Verdict]
+) -> Callable[[Facts, Facts], Verdict]:
+    def from_raw(raw: Facts, p: Facts) -> Verdict:
+        return decide(derive_facts(raw, p), p)
+
+    from_raw.__name__ = f"{decide.__name__}_from_raw"
+    return from_raw
+
+
+FROM_RAW: dict[str, Callable[[Facts, Facts], Verdict]] = {
+    code: _from_raw(derive.DERIVE[code], decide) for code, decide in FUNCTIONS.items()
 }

@@ -17,13 +17,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from approvals.bench.context import BenchContext
-from approvals.bench.engine_only import engine_only
+from approvals.bench.engine_only import engine_only, engine_rules_only
 from approvals.bench.memory import engine_memory
 from approvals.bench.report import BenchReport, Machine, SectionResult
 
 Section = Callable[[BenchContext], SectionResult]
 
-SECTIONS: tuple[Section, ...] = (engine_only, engine_memory)
+SECTIONS: tuple[Section, ...] = (engine_only, engine_rules_only, engine_memory)
 
 # The application date is Shenzhen's; so is the date a benchmark run is filed under.
 SHENZHEN = ZoneInfo("Asia/Shanghai")

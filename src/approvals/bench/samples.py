@@ -4,8 +4,8 @@ A variant merges the changes of one to three of the item's cases (so several che
 fail at once, or a source fails while another check rejects) and moves the application
 date by up to about a year (so ages and validity windows cross their limits). Variants
 whose changes cannot be combined (a patch into a list another case emptied) are
-skipped. Every input is decided once by our engine, untimed, to get the derived facts
-the peers are given and the verdict all four must reach.
+skipped. Every input is decided once by our engine, untimed, to get the verdict every
+implementation must reach (and the derived facts the rules-only peers are given).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from approvals.bench.criteria import Verdict, peer_facts
+from approvals.bench.derive import RawInputs
 from approvals.engine.cases import (
     Application,
     Case,
@@ -47,6 +48,10 @@ class Sample:
     data_ok: bool
     verdict: Verdict  # our engine's answer; every peer must give the same
 
+    @property
+    def raw(self) -> RawInputs:
+        return raw_inputs(self.app)
+
     def peer_facts(self, code: str) -> dict[str, Any]:
         return peer_facts(code, self.derived, self.data_ok)
 
@@ -63,6 +68,24 @@ class ItemSamples:
 
 def verdict_of(decision: Decision) -> Verdict:
     return Verdict(decision.outcome, frozenset(c.id for c in decision.checks if c.status == "fail"))
+
+
+def raw_inputs(app: Application) -> RawInputs:
+    """What the peers are given in place of our `Gathered` values: the same records unwrapped.
+
+    Each source's records as delivered, `None` where the source failed; the application
+    date as ISO text (as the data sources write dates), the applicant, the form as typed.
+    """
+    sources = {
+        name: None if got.error is not None else (got.value or [])
+        for name, got in app.inputs.items()
+    }
+    return {
+        "today": app.on.isoformat(),
+        "applicant": dict(app.applicant),
+        "form": dict(app.form),
+        **sources,
+    }
 
 
 def sample_of(engine: Engine, loaded: LoadedRuleset, label: str, app: Application) -> Sample:
