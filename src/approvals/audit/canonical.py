@@ -50,8 +50,42 @@ from approvals.audit.errors import CanonicalizationError
 JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
+def _fast(obj: Any) -> JSONValue:
+    """:func:`to_json_value` without the path bookkeeping (a decision record is a few
+    hundred values; building a path string for each one was half of signing). Raises
+    ``ValueError`` on anything it does not take as is; the caller then reruns the
+    careful walk for the exact error message."""
+    kind = type(obj)
+    if kind is str or kind is int or kind is bool or obj is None:
+        return obj  # type: ignore[no-any-return]
+    if kind is dict:
+        out: dict[str, JSONValue] = {}
+        for key, value in obj.items():
+            if type(key) is not str:
+                raise ValueError(key)
+            out[key] = value if type(value) in _PLAIN else _fast(value)
+        return out
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else _fast(v) for v in obj]
+    if kind is float and math.isfinite(obj):
+        return obj  # type: ignore[no-any-return]
+    raise ValueError(obj)
+
+
 def to_json_value(obj: Any, path: str = "$") -> JSONValue:
     """Convert ``obj`` to plain JSON values by the rule in this module's docstring."""
+    if path == "$":
+        try:
+            return _fast(obj)
+        except ValueError:
+            pass  # dates, other mappings, or an error: the careful walk below
+    return _careful(obj, path)
+
+
+def _careful(obj: Any, path: str) -> JSONValue:
     if obj is None or isinstance(obj, bool | str):
         return obj
     if isinstance(obj, int):
@@ -76,10 +110,10 @@ def to_json_value(obj: Any, path: str = "$") -> JSONValue:
                 raise CanonicalizationError(
                     f"{path}: expected string object keys, found {type(key).__name__} {key!r}"
                 )
-            out[key] = to_json_value(value, f"{path}.{key}")
+            out[key] = _careful(value, f"{path}.{key}")
         return out
     if isinstance(obj, list | tuple):
-        return [to_json_value(item, f"{path}[{i}]") for i, item in enumerate(obj)]
+        return [_careful(item, f"{path}[{i}]") for i, item in enumerate(obj)]
     raise CanonicalizationError(
         f"{path}: expected null, bool, int, finite float, str, date, aware datetime, "
         f"list or str-keyed mapping, found {type(obj).__name__}"

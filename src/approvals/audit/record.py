@@ -75,7 +75,7 @@ def sign_record(record: Mapping[str, Any], signer: SigningKey) -> SignedRecord:
         if have != want:
             raise AuditError(f"record {field}: expected {want!r} (the signing key), found {have!r}")
         value[field] = want
-    signed_bytes = canonical_json(value)
+    signed_bytes = encode_canonical(value)  # already plain JSON: no second walk
     signature = signer.sign(signed_bytes)
     leaf = _leaf_from_parts(signed_bytes, _signature_object(signer.record_key_id, signature))
     return SignedRecord(value, signed_bytes, signature, signer.record_key_id, leaf)
