@@ -16,14 +16,25 @@ from importlib import metadata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from approvals.bench.audit_log import audit_verification, memory_and_growth
 from approvals.bench.context import BenchContext
 from approvals.bench.engine_only import engine_only, engine_rules_only
+from approvals.bench.http_load import over_http
 from approvals.bench.memory import engine_memory
 from approvals.bench.report import BenchReport, Machine, SectionResult
+from approvals.bench.signed import signed_decisions
 
 Section = Callable[[BenchContext], SectionResult]
 
-SECTIONS: tuple[Section, ...] = (engine_only, engine_rules_only, engine_memory)
+SECTIONS: tuple[Section, ...] = (
+    engine_only,
+    engine_rules_only,
+    engine_memory,
+    signed_decisions,
+    over_http,
+    audit_verification,
+    memory_and_growth,
+)
 
 # The application date is Shenzhen's; so is the date a benchmark run is filed under.
 SHENZHEN = ZoneInfo("Asia/Shanghai")
