@@ -19,6 +19,7 @@ from approvals.api import Settings, create_app
 from approvals.audit.keys import Keyring, sandbox_signing_key
 from approvals.audit.record import verify_record
 from approvals.sources.factory import sources_for_sandbox
+from consent_helpers import citizen_consent
 
 pytestmark = pytest.mark.anyio
 
@@ -65,6 +66,8 @@ async def apply(
     key: str | None = None,
 ) -> httpx.Response:
     body = body or {"item": "longevity-allowance", "form": FORM}
+    if "applicant" in body and "consent_id" not in body:  # staff filing: the citizen consents
+        body = body | {"consent_id": await citizen_consent(client, body["applicant"], body["item"])}
     headers = auth | {"Idempotency-Key": key or str(uuid.uuid4())}
     return await client.post("/v1/applications", json=body, headers=headers)
 

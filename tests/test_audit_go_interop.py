@@ -23,6 +23,7 @@ from fastapi import FastAPI
 
 from approvals.api import Settings, create_app
 from approvals.sources.factory import sources_for_sandbox
+from consent_helpers import citizen_consent
 
 HERE = Path(__file__).resolve().parent
 GOPATH = Path("/usr/share/gocode")  # where Debian's golang-golang-x-mod-dev puts x/mod
@@ -77,6 +78,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _decide(client: httpx.AsyncClient, staff: dict[str, str], n: int) -> None:
+    grant = await citizen_consent(client, OLD, "longevity-allowance")
     for _ in range(n):
         r = await client.post(
             "/v1/applications",
@@ -86,6 +88,7 @@ async def _decide(client: httpx.AsyncClient, staff: dict[str, str], n: int) -> N
                 "applicant": OLD,
                 "on": "2026-11-30",
                 "form": FORM,
+                "consent_id": grant,
             },
         )
         assert r.status_code == 201, r.text

@@ -26,6 +26,7 @@ from audit_independent_verifier import (
     open_checkpoint,
     rfc9162_leaf_hash,
 )
+from consent_helpers import citizen_consent, citizen_consent_sync
 from test_cli_serve import _free_port
 
 OLD = "440304194406159129"
@@ -66,12 +67,13 @@ async def test_trail_proofs_and_errors_in_process(client: httpx.AsyncClient) -> 
     staff = await _auth(client, "440305198805129116", "staff")
     auditor = await _auth(client, "440304194612019223", "auditor")
     citizen = await _auth(client, OLD, "citizen")
+    grant = await citizen_consent(client, OLD, "longevity-allowance")
     ids = []
     for _ in range(3):
         r = await client.post(
             "/v1/applications", headers=staff | {"Idempotency-Key": str(uuid.uuid4())},
             json={"item": "longevity-allowance", "applicant": OLD, "on": "2026-11-30",
-                  "form": FORM})
+                  "form": FORM, "consent_id": grant})
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
         assert r.json()["leaf_index"] == len(ids) - 1  # assigned at commit
@@ -142,11 +144,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _decide(http: httpx.Client, staff: dict[str, str], n: int) -> list[str]:
+    grant = citizen_consent_sync(http, OLD, "longevity-allowance")
     ids = []
     for _ in range(n):
         r = http.post("/v1/applications", headers=staff | {"Idempotency-Key": str(uuid.uuid4())},
                       json={"item": "longevity-allowance", "applicant": OLD, "on": "2026-11-30",
-                            "form": FORM})
+                            "form": FORM, "consent_id": grant})
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     return ids

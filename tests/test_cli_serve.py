@@ -21,6 +21,7 @@ import pytest
 from approvals.api import Settings
 from approvals.audit.keys import Keyring, sandbox_signing_key
 from approvals.audit.record import verify_record
+from consent_helpers import citizen_consent_sync
 
 OLD = "440304194406159129"
 STAFF = "440305198805129116"
@@ -73,12 +74,14 @@ def test_the_whole_flow_over_loopback_http(server: str) -> None:
         staff = {"Authorization": f"Bearer {r.json()['access_token']}"}
         r = http.get("/sandbox/platform/v1/datasets")
         assert r.status_code == 200  # the sandbox is mounted in the same process
+        # 免证办: the citizen authorizes the counter in the app, then staff file for them.
+        grant = citizen_consent_sync(http, OLD, "longevity-allowance")
         r = http.post("/v1/items/longevity-allowance/prefill", headers=staff,
-                      json={"applicant": OLD})
+                      json={"applicant": OLD, "consent_id": grant})
         assert r.status_code == 200, r.text
         assert OLD in r.text
         body = {"item": "longevity-allowance", "applicant": OLD, "on": "2026-11-30",
-                "form": {"bank_account": "6222020200112233445"}}
+                "form": {"bank_account": "6222020200112233445"}, "consent_id": grant}
         r = http.post("/v1/applications", json=body, headers=staff | {"Idempotency-Key": "k1"})
         assert r.status_code == 201, r.text
         decision = r.json()

@@ -26,6 +26,7 @@ from approvals.sources.consent import (
     scope_of,
 )
 from approvals.spec.catalog import Catalog
+from consent_helpers import citizen_consent
 
 pytestmark = pytest.mark.anyio
 
@@ -156,21 +157,33 @@ async def test_platform_refuses_tokens_that_do_not_cover_the_read(
 
 
 async def test_prefill_and_submit_read_under_one_grant_the_citizen_can_list(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, sources: Sources
 ) -> None:
     staff = await bearer(client, STAFF, "staff")
     citizen = await bearer(client, OLD)
+    # 免证办: without the citizen's authorization the counter reads nothing at all.
     r = await client.post(
         "/v1/items/longevity-allowance/prefill", headers=staff,
         json={"applicant": OLD, "on": ON.isoformat()},
     )
+    assert r.status_code == 403, r.text
+    assert "consent" in r.json()["error"]["message_en"]
+    assert not [e for e in sources.platform_app.state.consent.log if e.allowed]
+    # The citizen grants consent in the app and shows it at the counter.
+    r = await client.post("/v1/me/consents", headers=citizen, json={"item": "longevity-allowance"})
+    assert r.status_code == 201, r.text
+    grant_id = r.json()["id"]
+    r = await client.post(
+        "/v1/items/longevity-allowance/prefill", headers=staff,
+        json={"applicant": OLD, "on": ON.isoformat(), "consent_id": grant_id},
+    )
     assert r.status_code == 200, r.text
-    grant_id = r.json()["consent_id"]
+    assert r.json()["consent_id"] == grant_id
     r = await client.get("/v1/me/consents", headers=citizen)
     (grant,) = r.json()["consents"]
     assert grant["id"] == grant_id and grant["status"] == "active"
     assert grant["datasets"] == ["longevity_allowance", "population"]
-    assert grant["granted_by"] == f"staff:{STAFF}"
+    assert grant["granted_by"] == f"citizen:{OLD}"
     assert "高龄老人津贴" in grant["purpose"]
 
     body = {"item": "longevity-allowance", "applicant": OLD, "on": ON.isoformat(),
@@ -239,15 +252,18 @@ async def test_a_decisions_usage_record_lists_every_read_it_made_and_nothing_els
     staff = await bearer(client, STAFF, "staff")
     driver = await bearer(client, DRIVER)
     # Reads for another item and another person, before and after, must not show up.
+    old_grant = await citizen_consent(client, OLD, "longevity-allowance")
     await client.post("/v1/items/longevity-allowance/prefill", headers=staff,
-                      json={"applicant": OLD, "on": ON.isoformat()})
+                      json={"applicant": OLD, "on": ON.isoformat(), "consent_id": old_grant})
     body = {"item": "ride-hailing-driver-permit", "applicant": DRIVER, "on": ON.isoformat(),
-            "form": RIDEHAIL_FORM}
+            "form": RIDEHAIL_FORM,
+            "consent_id": await citizen_consent(client, DRIVER, "ride-hailing-driver-permit")}
     r = await submit(client, staff, body, "ride")
     assert r.status_code == 201, r.text
     decision = r.json()
     await submit(client, staff, {"item": "longevity-allowance", "applicant": OLD,
-                                 "on": ON.isoformat(), "form": LONGEVITY_FORM}, "old")
+                                 "on": ON.isoformat(), "form": LONGEVITY_FORM,
+                                 "consent_id": old_grant}, "old")
 
     r = await client.get(f"/v1/applications/{decision['id']}/usage", headers=driver)
     usage = r.json()["usage"]

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from approvals.api import Settings, create_app
 from approvals.sandbox.faults import FaultPlan, FaultRule
 from approvals.sources import Sources, sources_for_sandbox
+from consent_helpers import citizen_consent
 
 pytestmark = pytest.mark.anyio
 
@@ -54,8 +55,9 @@ async def client(sources: Sources) -> AsyncIterator[httpx.AsyncClient]:
 async def decide(client: httpx.AsyncClient, applicant: str, key: str) -> dict[str, Any]:
     r = await client.post("/v1/sandbox/tokens", json={"subject": STAFF, "role": "staff"})
     auth = {"Authorization": f"Bearer {r.json()['access_token']}", "Idempotency-Key": key}
-    body = {"item": "ride-hailing-driver-permit", "applicant": applicant, "on": ON,
-            "form": {"phone": "13800512911"}}
+    item = "ride-hailing-driver-permit"
+    body = {"item": item, "applicant": applicant, "on": ON, "form": {"phone": "13800512911"},
+            "consent_id": await citizen_consent(client, applicant, item)}
     r = await client.post("/v1/applications", json=body, headers=auth)
     assert r.status_code == 201, r.text
     decision: dict[str, Any] = r.json()

@@ -149,7 +149,17 @@ class GovernedSources:
     def _grant_for(self, loaded: LoadedRuleset, applicant: str, access: Access) -> ConsentGrant:
         scope = scope_of(loaded.spec)
         now = self.now()
+        applicant_self = f"citizen:{applicant}"
         if access.consent_id is None:
+            if access.actor != applicant_self:
+                # 免证办: window staff read a citizen's data only with the authorization
+                # the citizen gave (a grant they created, shown at the counter).
+                why = "staff need the applicant's consent grant (consent_id)"
+                self._refused(loaded, applicant, access, scope, why)
+                raise ConsentRequired(
+                    "窗口代办须出示申请人授权（consent_id），未读取任何数据 / filing for "
+                    f"someone else needs the applicant's consent grant; nothing was read: {why}"
+                )
             found = self.consents.active_grant(
                 applicant, loaded.code, now, scope.datasets, scope.licence_types
             )
@@ -158,6 +168,8 @@ class GovernedSources:
         problem = None
         if grant is None or grant.applicant != applicant:
             problem = f"no grant {access.consent_id} of this applicant"
+        elif grant.granted_by != applicant_self:
+            problem = f"grant {grant.id} was not given by the applicant"
         elif grant.item_code != loaded.code:
             problem = f"grant {grant.id} is for item {grant.item_code}, not {loaded.code}"
         elif not grant.active(now):
