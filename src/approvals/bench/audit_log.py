@@ -32,20 +32,24 @@ import asyncio
 import datetime as dt
 import gc
 import json
+import multiprocessing
 import random
 import tempfile
 import time
 import uuid
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
 from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from approvals.api.wiring import Wired
-from approvals.audit.keys import Keyring
+from approvals.audit.keys import Keyring, SigningKey
 from approvals.audit.merkle import MerkleLog, leaf_hash
 from approvals.audit.record import sign_record
 from approvals.audit.sqllog import DecisionLog
@@ -129,15 +133,31 @@ def _templates(wired: Wired, limit: int) -> list[tuple[dict[str, Any], dict[str,
     return out
 
 
-def bulk_append(
-    wired: Wired, templates: list[tuple[dict[str, Any], dict[str, Any]]], count: int
-) -> None:
-    """Sign and append `count` records in one transaction (see the module docstring)."""
-    signer = wired.service.signer
+Templates = list[tuple[dict[str, Any], dict[str, Any]]]
+Signed = tuple[list[dict[str, Any]], list[dict[str, Any]], list[bytes]]
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(database_url: str, templates: Templates) -> None:
+    from approvals.api.settings import Settings
+    from approvals.api.wiring import signer_for
+
+    _WORKER["signer"] = signer_for(Settings(database_url=database_url))
+    _WORKER["templates"] = templates
+
+
+def _sign_copies_in_worker(first: int, count: int) -> Signed:
+    return sign_copies(_WORKER["signer"], _WORKER["templates"], first, count)
+
+
+def sign_copies(signer: SigningKey, templates: Templates, first: int, count: int) -> Signed:
+    """`count` new records, each a template's with new ids and time, signed by
+    `sign_record` (see the module docstring): application rows, record rows, leaf hashes."""
     now = dt.datetime.now(dt.UTC)
     stamp = now.isoformat().replace("+00:00", "Z")
     apps, records, leaves = [], [], []
-    for i in range(count):
+    for i in range(first, first + count):
         record, app = templates[i % len(templates)]
         new_id = str(uuid.uuid4())
         signed = sign_record(
@@ -150,7 +170,14 @@ def bulk_append(
             "signature": signed.signature, "key_id": signed.key_id, "created_at": now,
         })
         leaves.append(leaf_hash(signed.leaf))
-    with Session(wired.service.store.engine) as s:
+    return apps, records, leaves
+
+
+def append_signed(engine: Engine, signed: Signed) -> None:
+    """One transaction: the application and record rows, the tree grown by the log's
+    own `MerkleLog.append_hashes` under the append lock, leaf indexes in order."""
+    apps, records, leaves = signed
+    with Session(engine) as s:
         s.execute(insert(Application), apps)
         lock_for_append(s)
         start = MerkleLog(SqlTreeStore(s)).append_hashes(leaves)
@@ -158,6 +185,24 @@ def bulk_append(
             row["leaf_index"] = start + offset
         s.execute(insert(DecisionRecord), records)
         s.commit()
+
+
+def grow(wired: Wired, database_url: str, templates: Templates, size: int, target: int,
+         chunk: int) -> None:
+    """Sign in two worker processes (both cores) while this one inserts, in order."""
+    spans = [(i, min(chunk, target - i)) for i in range(size, target, chunk)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        2, mp_context=context, initializer=_worker_init, initargs=(database_url, templates)
+    ) as pool:
+        ahead = deque(pool.submit(_sign_copies_in_worker, *span) for span in spans[:3])
+        following = iter(spans[3:])
+        while ahead:
+            signed = ahead.popleft().result()
+            span = next(following, None)
+            if span is not None:
+                ahead.append(pool.submit(_sign_copies_in_worker, *span))
+            append_signed(wired.service.store.engine, signed)
 
 
 def proof_rate(log: DecisionLog, size: int, seconds: float) -> float:
@@ -195,6 +240,7 @@ async def _build(ctx: BenchContext, database: Path) -> BuiltLog:
     marks = (1_000, 5_000, 20_000) if ctx.quick else (10_000, 100_000, 1_000_000)
     chunk = 2_000 if ctx.quick else 10_000
     wired = service_for(database)
+    url = f"sqlite:///{database}"
     built = BuiltLog(database, total)
     try:
         cases = list(load_fixtures(None).showcase)
@@ -206,10 +252,9 @@ async def _build(ctx: BenchContext, database: Path) -> BuiltLog:
         size = log.size()
         signing = 0.0
         for mark in marks:
-            while size < mark:
-                n = min(chunk, mark - size)
+            if size < mark:
                 t = time.perf_counter()
-                await asyncio.to_thread(bulk_append, wired, templates, n)
+                await asyncio.to_thread(grow, wired, url, templates, size, mark, chunk)
                 signing += time.perf_counter() - t
                 size = log.size()
             gc.collect()
