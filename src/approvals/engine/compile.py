@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from approvals.engine.expr import Attr, Binary, Index, ListLit, Literal, Name, Node, Unary, parse
+from approvals.engine.expr import Binary, Index, ListLit, Literal, Node, Unary, parse, path_of
 from approvals.errors import ExpressionError
 
 _DURABLE_OP = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -54,21 +54,13 @@ class _Compiler:
     def fail(self, message: str) -> ExpressionError:
         return ExpressionError(message, self.source)
 
-    def path(self, node: Node) -> tuple[str, ...] | None:
-        if isinstance(node, Name):
-            return (node.name,)
-        if isinstance(node, Attr):
-            base = self.path(node.target)
-            return None if base is None else (*base, node.name)
-        return None
-
     def constant(self, node: Node) -> Any:
         """A literal, a list of literals, or a parameter (inlined for this period)."""
         if isinstance(node, Literal):
             return node.value
         if isinstance(node, ListLit):
             return [self.constant(item) for item in node.items]
-        path = self.path(node)
+        path = path_of(node)
         if path is not None and path[0] == "params":
             value: Any = self.params
             for part in path[1:]:
@@ -86,7 +78,7 @@ class _Compiler:
         raise self.fail("expected a constant or parameter here")
 
     def fact(self, node: Node) -> str:
-        path = self.path(node)
+        path = path_of(node)
         if path is None or path[0] == "params":
             raise self.fail(
                 "a check compares a fact with a constant; compute anything else in `derived`"
@@ -97,7 +89,7 @@ class _Compiler:
     def is_constant(self, node: Node) -> bool:
         if isinstance(node, Literal | ListLit | Index):
             return True
-        path = self.path(node)
+        path = path_of(node)
         return path is not None and path[0] == "params"
 
     def compile(self, node: Node, negate: bool = False) -> dict[str, Any]:
@@ -130,7 +122,7 @@ class _Compiler:
                 )
             value = _scalar(self.constant(right), self)
             return _compare(_NEGATE[op] if negate else op, key, value)
-        path = self.path(node)
+        path = path_of(node)
         if path is not None:  # a boolean fact on its own: `is_student`
             return _compare("!=" if negate else "==", self.fact(node), True)
         raise self.fail("a check must be a comparison, a membership test or a boolean fact")

@@ -278,6 +278,33 @@ def parse(source: str) -> Node:
     return node
 
 
+def children(node: Node) -> tuple[Node, ...]:
+    """The sub-expressions of `node`, for the walkers below and in lint."""
+    if isinstance(node, Attr):
+        return (node.target,)
+    if isinstance(node, Index):
+        return (node.target, node.index)
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, ListLit):
+        return node.items
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    return ()
+
+
+def path_of(node: Node) -> tuple[str, ...] | None:
+    """`person.birth_date` -> ("person", "birth_date"); None for anything but a dotted name."""
+    if isinstance(node, Name):
+        return (node.name,)
+    if isinstance(node, Attr):
+        base = path_of(node.target)
+        return None if base is None else (*base, node.name)
+    return None
+
+
 def names_used(node: Node, bound: frozenset[str] = frozenset()) -> set[tuple[str, ...]]:
     """Dotted paths read by an expression (`person.birth_date` -> ("person", "birth_date")).
 
@@ -285,36 +312,22 @@ def names_used(node: Node, bound: frozenset[str] = frozenset()) -> set[tuple[str
     """
     out: set[tuple[str, ...]] = set()
 
-    def path_of(n: Node) -> tuple[str, ...] | None:
-        if isinstance(n, Name):
-            return (n.name,)
-        if isinstance(n, Attr):
-            base = path_of(n.target)
-            return None if base is None else (*base, n.name)
-        return None
-
     def walk(n: Node) -> None:
         path = path_of(n)
         if path is not None:
             if path[0] not in bound:
                 out.add(path)
             return
-        if isinstance(n, Attr):
-            walk(n.target)
-        elif isinstance(n, Index):
-            walk(n.target)
-            walk(n.index)
-        elif isinstance(n, Call):
-            for arg in n.args:
-                walk(arg)
-        elif isinstance(n, ListLit):
-            for item in n.items:
-                walk(item)
-        elif isinstance(n, Unary):
-            walk(n.operand)
-        elif isinstance(n, Binary):
-            walk(n.left)
-            walk(n.right)
+        for child in children(n):
+            walk(child)
 
     walk(node)
     return {p for p in out if p[0] != "it"}
+
+
+def functions_called(node: Node) -> set[str]:
+    """Names of the functions an expression calls."""
+    found = {node.func} if isinstance(node, Call) else set()
+    for child in children(node):
+        found |= functions_called(child)
+    return found

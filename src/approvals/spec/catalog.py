@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from approvals.engine.compile import CompiledCheck, compile_check, durable_definition
-from approvals.engine.expr import Call, Node, names_used, parse
+from approvals.engine.expr import functions_called, names_used, parse
 from approvals.engine.functions import ALL_FUNCTIONS
 from approvals.errors import ApprovalsError, NotFound, SpecError, SpecErrors
 from approvals.spec.ruleset import DatasetInput, Ruleset
@@ -210,7 +210,7 @@ def _semantic_errors(spec: Ruleset, lines: dict[YamlPath, int], file: str) -> It
         except ApprovalsError as exc:
             yield SpecError(file, where, f"{label}: {exc}")
             return
-        for func in _calls(node):
+        for func in functions_called(node):
             if func not in ALL_FUNCTIONS:
                 hint = did_you_mean(func, ALL_FUNCTIONS)
                 yield SpecError(file, where, f"{label}: unknown function '{func}'{hint}")
@@ -249,20 +249,3 @@ def _semantic_errors(spec: Ruleset, lines: dict[YamlPath, int], file: str) -> It
             value = getattr(lic, attr)
             if value is not None:
                 yield from check(value, ("issues", "licence", attr), defined)
-
-
-def _calls(node: Node) -> set[str]:
-    found: set[str] = set()
-
-    def walk(n: Any) -> None:
-        if isinstance(n, Call):
-            found.add(n.func)
-        for value in getattr(n, "__dict__", {}).values():
-            if isinstance(value, tuple):
-                for item in value:
-                    walk(item)
-            elif hasattr(value, "__dataclass_fields__"):
-                walk(value)
-
-    walk(node)
-    return found

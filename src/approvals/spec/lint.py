@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from approvals.engine.expr import Call, Name, Node, parse
+from approvals.engine.expr import Attr, Call, Name, Node, children, parse
 from approvals.engine.functions import ITEMWISE
 from approvals.errors import ApprovalsError, SpecError, SpecErrors
 from approvals.licence import TrustList
@@ -154,7 +154,6 @@ def issue_errors(ruleset: LoadedRuleset, trust: TrustList) -> Iterator[SpecError
 
 def _field_reads(node: Node, fields: Fields) -> Iterable[tuple[str, str]]:
     """(record name, field) for `record.field` and for `it.field` over a known record list."""
-    from approvals.engine.expr import Attr, Binary, Index, ListLit, Unary
 
     def walk(n: Node, it_record: str | None) -> Iterator[tuple[str, str]]:
         if isinstance(n, Attr) and isinstance(n.target, Name):
@@ -170,19 +169,9 @@ def _field_reads(node: Node, fields: Fields) -> Iterable[tuple[str, str]]:
                 inner = n.args[0].name if n.args[0].name in fields else None
             for i, arg in enumerate(n.args):
                 yield from walk(arg, inner if i > 0 else it_record)
-        elif isinstance(n, Attr):
-            yield from walk(n.target, it_record)
-        elif isinstance(n, Index):
-            yield from walk(n.target, it_record)
-            yield from walk(n.index, it_record)
-        elif isinstance(n, ListLit):
-            for item in n.items:
-                yield from walk(item, it_record)
-        elif isinstance(n, Unary):
-            yield from walk(n.operand, it_record)
-        elif isinstance(n, Binary):
-            yield from walk(n.left, it_record)
-            yield from walk(n.right, it_record)
+            return
+        for child in children(n):
+            yield from walk(child, it_record)
 
     return walk(node, None)
 

@@ -181,7 +181,6 @@ class Ruleset(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Ruleset:
-        ids = [c.id for c in self.checks]
         seen: set[str] = set()
         for check in self.checks:
             if check.basis not in self.legal_basis:
@@ -202,7 +201,6 @@ class Ruleset(Strict):
         dupes = {c for c in codes if codes.count(c) > 1}
         if dupes:
             raise ValueError(f"reason codes used twice: {', '.join(sorted(dupes))}")
-        del ids
         names = [f.name for f in self.form]
         clash = (
             (set(names) & set(self.derived))
