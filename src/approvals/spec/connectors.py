@@ -12,7 +12,6 @@ Errors read `file:line: message`, as for rulesets (`approvals.spec.yamlfile`).
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from approvals.errors import SpecError, SpecErrors
 from approvals.spec.catalog import LoadedRuleset
 from approvals.spec.ruleset import IDENT, DatasetInput, Ruleset, Text
-from approvals.spec.yamlfile import line_of, load_model
+from approvals.spec.yamlfile import did_you_mean, line_of, load_model
 
 CONNECTORS_ENV = "APPROVALS_CONNECTORS_DIR"
 ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
@@ -304,8 +303,7 @@ def input_errors(
                 continue
             if lines is None:
                 _, _, lines = load_model(Ruleset, ruleset.text, ruleset.path)
-            close = difflib.get_close_matches(wanted, sorted(known), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(wanted, known)
             errors.append(
                 SpecError(
                     ruleset.path,
