@@ -1,4 +1,4 @@
-"""Sources against the sandbox apps, in-process over `httpx.ASGITransport`.
+"""Sources against the sandbox apps in process (`approvals.sandbox.inprocess`).
 
 The same clients, payload checks and licence verification as production; only the
 transport differs. Cases come from the shipped fixtures' showcase list, so these
@@ -21,6 +21,7 @@ import rfc8785
 from approvals.engine.model import Gathered
 from approvals.engine.runtime import Engine
 from approvals.licence import Licence, TrustList, is_verified
+from approvals.sandbox.faults import FaultPlan, FaultRule
 from approvals.sandbox.fixtures import Fixtures, Showcase, load_fixtures
 from approvals.sources import Prefill, Sources, sources_for_sandbox
 from approvals.spec.catalog import Catalog, LoadedRuleset
@@ -142,15 +143,10 @@ def test_decisions_refer_naming_the_source_when_one_fails(
     form = {"bank_account": "6222020000000000000"}
 
     async def use(sources: Sources) -> list[tuple[Showcase, LoadedRuleset, dict[str, Gathered]]]:
-        # Wrap the sandbox's own transport: one dataset fails, the rest is the real app.
-        inner = sources.platform._client._transport
-
-        async def flaky(request: httpx.Request) -> httpx.Response:
-            if request.url.path.endswith("/longevity_allowance/records"):
-                return httpx.Response(503)
-            return await inner.handle_async_request(request)
-
-        sources.platform._client._transport = httpx.MockTransport(flaky)
+        # The sandbox's own fault injection: one dataset fails every time, the rest works.
+        sources.platform_app.state.faults.set(FaultPlan(rules=[FaultRule(
+            source="platform", target="longevity_allowance", kind="error", rate=1.0,
+        )]))
         out = []
         for case in cases:
             loaded = catalog.in_force("longevity-allowance", case.on)

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from approvals.sandbox.reply import Reply
 from approvals.sources.consent import CORRELATION_HEADER
 
 FAULTS_ENV = "APPROVALS_SANDBOX_FAULTS"
@@ -129,30 +129,28 @@ class FaultInjector:
         *,
         schema: Corrupt,
         wrong_person: Corrupt,
-    ) -> Response:
+    ) -> Reply:
         """The answer to one read, with whatever the plan injects into it."""
         if not self.plan.rules:
-            return JSONResponse(produce())
+            return Reply.json(produce())
         _, fired = self.draw(headers.get(CORRELATION_HEADER, "-"), target, key)
         for rule in fired:
             if rule.kind == "latency":
                 await asyncio.sleep(rule.delay or 0.0)
         failure = next((r for r in fired if r.kind != "latency"), None)
         if failure is None:
-            return JSONResponse(produce())
+            return Reply.json(produce())
         if failure.kind == "error":
-            return JSONResponse(
-                {"error": "injected", "detail": "sandbox fault injection"},
-                status_code=failure.status,
-            )
+            body = {"error": "injected", "detail": "sandbox fault injection"}
+            return Reply.json(body, failure.status)
         if failure.kind == "timeout":
             await asyncio.sleep(30.0 if failure.delay is None else failure.delay)
-            return JSONResponse(produce())
+            return Reply.json(produce())
         if failure.kind == "malformed":
             text = json.dumps(produce(), ensure_ascii=False)
-            return Response(text[: max(1, len(text) // 2)], media_type="application/json")
+            return Reply(200, text[: max(1, len(text) // 2)].encode("utf-8"))
         corrupt = schema if failure.kind == "schema" else wrong_person
-        return JSONResponse(corrupt(produce()))
+        return Reply.json(corrupt(produce()))
 
     def final(self) -> dict[tuple[str, str, str], str]:
         """Each read's last attempt: (correlation, target, key) -> its fault kind or "ok"."""

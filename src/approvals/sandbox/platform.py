@@ -11,23 +11,18 @@ A `FaultInjector` makes reads fail on demand (`approvals.sandbox.faults`, `/admi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from approvals.sandbox import faults as faults_admin
 from approvals.sandbox.consent import ConsentGate
 from approvals.sandbox.datasets import BY_NAME, CATALOGUE
 from approvals.sandbox.faults import FaultInjector, other_key
 from approvals.sandbox.fixtures import Fixtures
-from approvals.sources.consent import ConsentError
-
-
-class UnknownDataset(LookupError):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        super().__init__(f"unknown dataset {name!r} (known: {', '.join(BY_NAME)})")
+from approvals.sandbox.reply import HANDLED, Reply, UnknownDataset, reply_for_error
 
 
 class PlatformData:
@@ -45,7 +40,7 @@ class PlatformData:
 
     def records(self, dataset: str, key: str) -> list[dict[str, Any]]:
         if dataset not in self._records:
-            raise UnknownDataset(dataset)
+            raise UnknownDataset(dataset, list(BY_NAME))
         return [dict(r) for r in self._records[dataset].get(key, [])]
 
     def someone_else(self, dataset: str, key: str) -> list[dict[str, Any]]:
@@ -56,54 +51,29 @@ class PlatformData:
         return []
 
 
-def create_platform_app(
-    fixtures: Fixtures,
-    *,
-    consent: ConsentGate | None = None,
-    faults: FaultInjector | None = None,
-) -> FastAPI:
-    """A FastAPI app serving `fixtures` under the data platform contract.
+class SandboxPlatform:
+    """The platform's handlers: consent, data and faults, without HTTP.
 
-    `consent` enforces grant tokens (the service's sandbox does; tests of the data alone
-    may leave it out); `faults` defaults to the plan in `$APPROVALS_SANDBOX_FAULTS`.
+    The FastAPI app (`create_platform_app`) and the in-process exchange
+    (`approvals.sandbox.inprocess`) both call these, so the two answer alike.
     """
-    data = PlatformData(fixtures)
-    injector = faults or FaultInjector.from_env("platform")
-    app = FastAPI(
-        title="Approvals sandbox: shared data platform",
-        description="Simulated 政务数据共享平台 serving synthetic records (SANDBOX).",
-        version="1",
-    )
 
-    @app.exception_handler(UnknownDataset)
-    async def _unknown(request: Request, exc: UnknownDataset) -> JSONResponse:
-        return JSONResponse(
-            status_code=404,
-            content={"error": "unknown_dataset", "dataset": exc.name, "detail": str(exc)},
-        )
+    def __init__(
+        self, data: PlatformData, consent: ConsentGate | None, faults: FaultInjector
+    ) -> None:
+        self.data = data
+        self.consent = consent
+        self.faults = faults
 
-    @app.exception_handler(ConsentError)
-    async def _no_consent(request: Request, exc: ConsentError) -> JSONResponse:
-        return JSONResponse(
-            status_code=403, content={"error": "consent_required", "detail": str(exc)}
-        )
-
-    app.state.consent = consent
-    faults_admin.install(app, injector)
-
-    @app.get("/v1/datasets")
-    def list_datasets() -> dict[str, Any]:
+    def catalogue(self) -> dict[str, Any]:
         return {"datasets": [d.model_dump(mode="json") for d in CATALOGUE]}
 
-    @app.get("/v1/datasets/{name}/records", response_model=None)
-    async def get_records(
-        request: Request,
-        name: str,
-        key: str = Query(min_length=1, description="The dataset's record key"),
-    ) -> Response:
-        if consent is not None:
+    async def records(self, headers: Mapping[str, str], name: str, key: str) -> Reply:
+        """`GET /v1/datasets/{name}/records?key=K`; raises the `HANDLED` errors."""
+        if self.consent is not None:
             by_person = name in BY_NAME and BY_NAME[name].key == "id_number"
-            consent.check(request.headers, name, key, subject=key if by_person else None)
+            self.consent.check(headers, name, key, subject=key if by_person else None)
+        data = self.data
 
         def produce() -> dict[str, Any]:
             return {"dataset": name, "key": key, "records": data.records(name, key)}
@@ -130,8 +100,51 @@ def create_platform_app(
                 body["key"] = other_key(key)
             return body
 
-        return await injector.respond(
-            request.headers, name, key, produce, schema=schema, wrong_person=wrong_person
+        return await self.faults.respond(
+            headers, name, key, produce, schema=schema, wrong_person=wrong_person
         )
 
+
+def create_platform_app(
+    fixtures: Fixtures,
+    *,
+    consent: ConsentGate | None = None,
+    faults: FaultInjector | None = None,
+) -> FastAPI:
+    """A FastAPI app serving `fixtures` under the data platform contract.
+
+    `consent` enforces grant tokens (the service's sandbox does; tests of the data alone
+    may leave it out); `faults` defaults to the plan in `$APPROVALS_SANDBOX_FAULTS`.
+    The handlers are at `app.state.provider` (a `SandboxPlatform`).
+    """
+    provider = SandboxPlatform(
+        PlatformData(fixtures), consent, faults or FaultInjector.from_env("platform")
+    )
+    app = FastAPI(
+        title="Approvals sandbox: shared data platform",
+        description="Simulated 政务数据共享平台 serving synthetic records (SANDBOX).",
+        version="1",
+    )
+    for error in HANDLED:
+        app.add_exception_handler(error, _error_response)
+    app.state.provider = provider
+    app.state.consent = consent
+    faults_admin.install(app, provider.faults)
+
+    @app.get("/v1/datasets")
+    def list_datasets() -> dict[str, Any]:
+        return provider.catalogue()
+
+    @app.get("/v1/datasets/{name}/records", response_model=None)
+    async def get_records(
+        request: Request,
+        name: str,
+        key: str = Query(min_length=1, description="The dataset's record key"),
+    ) -> Response:
+        return (await provider.records(request.headers, name, key)).response()
+
     return app
+
+
+async def _error_response(request: Request, exc: Exception) -> Response:
+    return reply_for_error(exc).response()

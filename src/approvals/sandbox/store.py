@@ -17,32 +17,34 @@ departments' writes and need none. A `FaultInjector` makes reads fail on demand.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from approvals.licence.document import Licence, verify
-from approvals.licence.errors import LicenceError
 from approvals.licence.trust import TrustList
 from approvals.sandbox import faults as faults_admin
 from approvals.sandbox.consent import ConsentGate
 from approvals.sandbox.faults import FaultInjector, other_key
 from approvals.sandbox.fixtures import Fixtures
+from approvals.sandbox.reply import (
+    HANDLED,
+    DuplicateLicence,
+    Reply,
+    UnknownLicence,
+    reply_for_error,
+)
 from approvals.sandbox.signing import signed_licences
-from approvals.sources.consent import ConsentError
 
-
-class UnknownLicence(LookupError):
-    def __init__(self, licence_id: str) -> None:
-        self.licence_id = licence_id
-        super().__init__(f"no licence {licence_id!r} in the store")
-
-
-class DuplicateLicence(ValueError):
-    def __init__(self, licence_id: str) -> None:
-        self.licence_id = licence_id
-        super().__init__(f"a licence {licence_id!r} is already in the store")
+__all__ = [
+    "DuplicateLicence",
+    "LicenceStore",
+    "SandboxLicenceStore",
+    "UnknownLicence",
+    "create_licence_store_app",
+]
 
 
 class LicenceStore:
@@ -110,6 +112,70 @@ def _json(licence: Licence) -> dict[str, Any]:
     return licence.model_dump(mode="json")
 
 
+class SandboxLicenceStore:
+    """The licence store's handlers: consent, data and faults, without HTTP.
+
+    The FastAPI app (`create_licence_store_app`) and the in-process exchange
+    (`approvals.sandbox.inprocess`) both call these, so the two answer alike.
+    """
+
+    def __init__(
+        self, store: LicenceStore, consent: ConsentGate | None, faults: FaultInjector
+    ) -> None:
+        self.store = store
+        self.consent = consent
+        self.faults = faults
+
+    async def licences(
+        self, headers: Mapping[str, str], holder: str, licence_type: str | None
+    ) -> Reply:
+        """`GET /v1/licences?holder=ID&type=CODE`; raises the `HANDLED` errors."""
+        store = self.store
+        if self.consent is not None:
+            # A grant names licence types: a read of "every type" is never covered.
+            self.consent.check(headers, licence_type or "*", holder, subject=holder)
+
+        def produce() -> dict[str, Any]:
+            return {"licences": [_json(lic) for lic in store.find(holder, licence_type)]}
+
+        def schema(body: dict[str, Any]) -> dict[str, Any]:
+            if body["licences"]:
+                del body["licences"][0]["issue_date"]
+            else:
+                body["licences"] = {"count": 0}
+            return body
+
+        def wrong_person(body: dict[str, Any]) -> dict[str, Any]:
+            other = store.someone_elses(holder, licence_type or "")
+            if body["licences"]:
+                body["licences"][0]["holder"]["id_number"] = other_key(holder)
+            elif other is not None:
+                body["licences"] = [_json(other)]
+            else:
+                body["licences"] = [{"holder": {"id_number": other_key(holder)}}]
+            return body
+
+        return await self.faults.respond(
+            headers, licence_type or "*", holder, produce,
+            schema=schema, wrong_person=wrong_person,
+        )
+
+    def licence(self, headers: Mapping[str, str], licence_id: str) -> dict[str, Any]:
+        """`GET /v1/licences/{licence_id}`."""
+        found = self.store.get(licence_id)
+        if self.consent is not None:
+            self.consent.check(headers, found.type, licence_id, subject=found.holder.id_number)
+        return _json(found)
+
+    def issue(self, licence: Licence) -> dict[str, Any]:
+        """`POST /v1/licences` (201)."""
+        return _json(self.store.add(licence))
+
+    def revoke(self, licence_id: str) -> dict[str, Any]:
+        """`POST /v1/licences/{licence_id}/revocation`."""
+        return _json(self.store.revoke(licence_id))
+
+
 def create_licence_store_app(
     fixtures: Fixtures,
     trust: TrustList,
@@ -120,92 +186,40 @@ def create_licence_store_app(
     """A FastAPI app serving the fixture licences (signed at load) and accepting new ones.
 
     `consent` enforces grant tokens on reads; `faults` defaults to the plan in
-    `$APPROVALS_SANDBOX_FAULTS`.
+    `$APPROVALS_SANDBOX_FAULTS`. The handlers are at `app.state.provider`.
     """
     store = LicenceStore(trust, signed_licences(fixtures, trust))
-    injector = faults or FaultInjector.from_env("licences")
+    provider = SandboxLicenceStore(store, consent, faults or FaultInjector.from_env("licences"))
     app = FastAPI(
         title="Approvals sandbox: electronic licence store",
         description="Simulated 电子证照库 (SANDBOX).",
         version="1",
     )
+    for error in HANDLED:
+        app.add_exception_handler(error, _error_response)
+    app.state.provider = provider
     app.state.store = store
     app.state.consent = consent
-    faults_admin.install(app, injector)
-
-    @app.exception_handler(ConsentError)
-    async def _no_consent(request: Request, exc: ConsentError) -> JSONResponse:
-        return JSONResponse(
-            status_code=403, content={"error": "consent_required", "detail": str(exc)}
-        )
-
-    # Domain errors are mapped to HTTP statuses here, and only here.
-    @app.exception_handler(UnknownLicence)
-    async def _unknown(request: Request, exc: UnknownLicence) -> JSONResponse:
-        return JSONResponse(
-            status_code=404, content={"error": "unknown_licence", "detail": str(exc)}
-        )
-
-    @app.exception_handler(DuplicateLicence)
-    async def _duplicate(request: Request, exc: DuplicateLicence) -> JSONResponse:
-        return JSONResponse(
-            status_code=409, content={"error": "duplicate_licence", "detail": str(exc)}
-        )
-
-    @app.exception_handler(LicenceError)
-    async def _refused(request: Request, exc: LicenceError) -> JSONResponse:
-        return JSONResponse(
-            status_code=422,
-            content={
-                "error": "licence_not_verified",
-                "kind": type(exc).__name__,
-                "detail": str(exc),
-            },
-        )
+    faults_admin.install(app, provider.faults)
 
     @app.get("/v1/licences", response_model=None)
     async def list_licences(request: Request, holder: str, type: str | None = None) -> Response:
-        if consent is not None:
-            # A grant names licence types: a read of "every type" is never covered.
-            consent.check(request.headers, type or "*", holder, subject=holder)
-
-        def produce() -> dict[str, Any]:
-            return {"licences": [_json(lic) for lic in store.find(holder, type)]}
-
-        def schema(body: dict[str, Any]) -> dict[str, Any]:
-            if body["licences"]:
-                del body["licences"][0]["issue_date"]
-            else:
-                body["licences"] = {"count": 0}
-            return body
-
-        def wrong_person(body: dict[str, Any]) -> dict[str, Any]:
-            other = store.someone_elses(holder, type or "")
-            if body["licences"]:
-                body["licences"][0]["holder"]["id_number"] = other_key(holder)
-            elif other is not None:
-                body["licences"] = [_json(other)]
-            else:
-                body["licences"] = [{"holder": {"id_number": other_key(holder)}}]
-            return body
-
-        return await injector.respond(
-            request.headers, type or "*", holder, produce, schema=schema, wrong_person=wrong_person
-        )
+        return (await provider.licences(request.headers, holder, type)).response()
 
     @app.get("/v1/licences/{licence_id}")
     def get_licence(licence_id: str, request: Request) -> dict[str, Any]:
-        found = store.get(licence_id)
-        if consent is not None:
-            consent.check(request.headers, found.type, licence_id, subject=found.holder.id_number)
-        return _json(found)
+        return provider.licence(request.headers, licence_id)
 
     @app.post("/v1/licences", status_code=201)
     def post_licence(licence: Licence) -> dict[str, Any]:
-        return _json(store.add(licence))
+        return provider.issue(licence)
 
     @app.post("/v1/licences/{licence_id}/revocation")
     def revoke_licence(licence_id: str) -> dict[str, Any]:
-        return _json(store.revoke(licence_id))
+        return provider.revoke(licence_id)
 
     return app
+
+
+async def _error_response(request: Request, exc: Exception) -> Response:
+    return reply_for_error(exc).response()

@@ -25,7 +25,7 @@ from approvals.spec.connectors import (
     load_connectors,
 )
 
-# Any host will do for ASGITransport; these make in-process reads recognisable in logs.
+# No request leaves the process; these make in-process reads recognisable in errors.
 SANDBOX_PLATFORM_URL = "http://sandbox-platform.invalid"
 SANDBOX_LICENCES_URL = "http://sandbox-licences.invalid"
 
@@ -66,10 +66,11 @@ def sources_for_sandbox(
     trust: TrustList | None = None,
     consent: bool = False,
 ) -> Sources:
-    """Sources reading the sandbox apps in-process over `httpx.ASGITransport`.
+    """Sources reading the sandbox apps in-process (`approvals.sandbox.inprocess`).
 
     Same clients, payload checks and verification as production; only the transport
-    differs. `fixtures_path` replaces the shipped fixture file (see
+    differs: the clients call the apps' handlers directly instead of over HTTP.
+    `fixtures_path` replaces the shipped fixture file (see
     `approvals.sandbox.fixtures.fixtures_path`, which also honours
     `APPROVALS_SANDBOX_FIXTURES`). `consent=True` makes the sandbox providers refuse
     reads without a grant token, as the service's own sandbox does; the default leaves
@@ -79,6 +80,7 @@ def sources_for_sandbox(
     # Imported here: the sandbox (and FastAPI) is not needed to talk to real platforms.
     from approvals.sandbox.consent import sandbox_gate
     from approvals.sandbox.fixtures import load_fixtures
+    from approvals.sandbox.inprocess import exchange_for
     from approvals.sandbox.platform import create_platform_app
     from approvals.sandbox.store import create_licence_store_app
 
@@ -91,18 +93,16 @@ def sources_for_sandbox(
     licences_app = create_licence_store_app(
         fixtures, trust, consent=sandbox_gate("licences") if consent else None
     )
-    # raise_app_exceptions=False: a crash inside a sandbox app reaches us as HTTP 500,
-    # exactly as it would over the network, instead of as the app's own exception.
     platform = PlatformClient(
         SANDBOX_PLATFORM_URL,
-        transport=httpx.ASGITransport(app=platform_app, raise_app_exceptions=False),
+        exchange=exchange_for(platform_app),
         timeouts=config.platform.timeout,
         pool=config.platform.pool,
         resilience=resilience_for(config.platform),
     )
     licences = LicenceStoreClient(
         SANDBOX_LICENCES_URL,
-        transport=httpx.ASGITransport(app=licences_app, raise_app_exceptions=False),
+        exchange=exchange_for(licences_app),
         timeouts=config.licences.timeout,
         pool=config.licences.pool,
         resilience=resilience_for(config.licences),

@@ -7,10 +7,10 @@ import asyncio
 import datetime as dt
 import json
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import httpx
 
@@ -36,11 +36,27 @@ class Fetched:
     attempts: int = 1
 
 
+class Exchange(Protocol):
+    """A source called without HTTP (the in-process sandbox, `approvals.sandbox.inprocess`):
+    (method, path, query, headers, body) -> (status, body bytes)."""
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        body: bytes | None,
+    ) -> Awaitable[tuple[int, bytes]]: ...
+
+
 class JsonClient:
     """A pooled `httpx.AsyncClient` for one source.
 
     `transport` is injected, never patched: tests pass `httpx.MockTransport` or
     `httpx.ASGITransport(app=sandbox_app)`, production passes nothing (real HTTP).
+    `exchange` replaces HTTP altogether for a source in the same process; every status,
+    JSON and payload check, retry and breaker applies to its answers as to HTTP ones.
     One instance serves many decisions concurrently; close it with `aclose()`.
     """
 
@@ -55,7 +71,9 @@ class JsonClient:
         verify: ssl.SSLContext | bool = True,
         clock: Clock = utc_now,
         resilience: Resilience | None = None,
+        exchange: Exchange | None = None,
     ) -> None:
+        self._exchange = exchange
         self.timeouts = timeouts or Timeouts()
         # Retries, breakers and the quota; a fresh default one keeps old callers working.
         self.resilience = resilience or Resilience()
@@ -87,6 +105,7 @@ class JsonClient:
             # not something to follow with our credentials attached.
             follow_redirects=False,
         )
+        self._default_headers = dict(self._client.headers)
 
     @property
     def base_url(self) -> str:
@@ -111,20 +130,46 @@ class JsonClient:
 
         async def attempt() -> Any:
             async with asyncio.timeout(self.timeouts.total):
-                response = await self._client.get(path, params=params, headers=headers)
-                response.raise_for_status()
-                body = await response.aread()
+                if self._exchange is not None:
+                    body = await self._exchanged("GET", path, params, headers, None)
+                else:
+                    response = await self._client.get(path, params=params, headers=headers)
+                    response.raise_for_status()
+                    body = await response.aread()
             return json.loads(body)
 
         payload, attempts = await self.resilience.run(target or path, attempt)
         return Fetched(payload, digest(payload), self._clock(), attempts)
 
-    async def post_json(self, path: str, body: Any) -> httpx.Response:
+    async def post_json(self, path: str, body: Any) -> Any:
+        """POST `body` as JSON; the parsed answer. Not retried (writes are not idempotent)."""
         async with asyncio.timeout(self.timeouts.total):
-            response = await self._client.post(path, json=body)
-            response.raise_for_status()
-            await response.aread()
-        return response
+            if self._exchange is not None:
+                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+                answer = await self._exchanged("POST", path, None, None, data)
+            else:
+                response = await self._client.post(path, json=body)
+                response.raise_for_status()
+                answer = await response.aread()
+        return json.loads(answer) if answer else None
+
+    async def _exchanged(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+    ) -> bytes:
+        """One call through the exchange; a status that is not 2xx raises what httpx's
+        `raise_for_status` raises, so `translate` and the retry policy see no difference."""
+        assert self._exchange is not None
+        sent = {**self._default_headers, **(headers or {})}
+        status, answer = await self._exchange(method, path, params, sent, body)
+        if not 200 <= status < 300:
+            request = httpx.Request(method, self._client.base_url.join(path), params=params)
+            httpx.Response(status, content=answer, request=request).raise_for_status()
+        return answer
 
     async def aclose(self) -> None:
         await self._client.aclose()
