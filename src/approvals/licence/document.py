@@ -13,11 +13,11 @@ import binascii
 import datetime as dt
 from typing import Any, Literal
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field
 
+from approvals.audit.canonical import encode_canonical
 from approvals.licence import identifier as ident
 from approvals.licence.errors import (
     BadSignature,
@@ -28,6 +28,7 @@ from approvals.licence.errors import (
 )
 from approvals.licence.keys import key_id_of
 from approvals.licence.trust import TrustList
+from approvals.signatures import VERIFIED
 
 Status = Literal["valid", "revoked"]
 
@@ -73,7 +74,7 @@ class Licence(_Model):
 def signing_payload(licence: Licence) -> bytes:
     """RFC 8785 canonical JSON of the licence without `signature` and `status`."""
     body = licence.model_dump(mode="json", exclude={"signature", "status"})
-    return bytes(rfc8785.dumps(body))
+    return encode_canonical(body)
 
 
 def sign(licence: Licence, issuer_private_key: Ed25519PrivateKey, key_id: str) -> Licence:
@@ -120,7 +121,7 @@ def verify(licence: Licence, trust: TrustList) -> None:
             f"licence {licence.licence_id}: signature value is not base64 ({exc})"
         ) from exc
     try:
-        key.verifier().verify(raw, signing_payload(licence))
+        VERIFIED.verify(key.verifier(), raw, signing_payload(licence))
     except InvalidSignature as exc:
         raise BadSignature(
             f"licence {licence.licence_id}: expected a valid Ed25519 signature by "

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -44,7 +43,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from approvals.audit.canonical import encode_canonical
 from approvals.errors import ApprovalsError
+from approvals.signatures import VERIFIED
 from approvals.spec.ruleset import DatasetInput, Ruleset
 
 GRANT_HEADER = "X-Consent-Grant"
@@ -166,7 +167,7 @@ def _unb64(text: str) -> bytes:
 
 
 def mint(key: ConsentKey, claims: GrantClaims) -> str:
-    body = rfc8785.dumps(claims.as_json(key.key_id))
+    body = encode_canonical(claims.as_json(key.key_id))
     return f"v1.{_b64(body)}.{_b64(key.private.sign(DOMAIN + body))}"
 
 
@@ -194,7 +195,7 @@ def verify_token(
     if public is None:
         raise ConsentError(f"grant token signed by an unknown key {data.get('kid')!r}")
     try:
-        public.verify(signature, DOMAIN + body)
+        VERIFIED.verify(public, signature, DOMAIN + body)
     except InvalidSignature:
         raise ConsentError("grant token signature does not verify") from None
     try:

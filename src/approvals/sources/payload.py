@@ -12,9 +12,10 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-import rfc8785
 from pydantic import ValidationError
 
+from approvals.audit.canonical import encode_canonical
+from approvals.audit.errors import CanonicalizationError
 from approvals.licence import Licence
 from approvals.sources.errors import MalformedPayload, WrongRecord
 from approvals.spec.connectors import Dataset, DatasetField
@@ -31,8 +32,8 @@ def digest(payload: Any) -> str:
     number formatting) computes the same digest.
     """
     try:
-        canonical = rfc8785.dumps(payload)
-    except rfc8785.CanonicalizationError as exc:
+        canonical = encode_canonical(payload)
+    except CanonicalizationError as exc:
         # e.g. an integer beyond I-JSON's safe range (RFC 7493 §2.2), which JSON
         # consumers disagree on: refuse rather than record a value we cannot pin down.
         raise MalformedPayload(f"cannot be canonicalised (RFC 8785): {exc}") from exc
