@@ -55,6 +55,7 @@ from approvals.store import (
     StoredApplication,
     utc,
 )
+from approvals.store.consents import UsageRow
 
 RECORD_VERSION = 1
 # China Standard Time has been UTC+8 without daylight saving since 1991; the
@@ -196,27 +197,33 @@ class DecisionService:
         loaded = self.catalog.in_force(submission.item, day)
         # The id exists before the reads, so each usage record names its application.
         application_id = str(uuid.uuid4())
+        # The reads' usage records are committed with the decision, or alone if no
+        # decision is committed: every read is recorded either way (用证留痕).
+        usage: list[UsageRow] = []
         access = Access(
             actor=_actor(submission.applicant, submission.filed_by),
             consent_id=submission.consent_id,
             application_id=application_id,
+            usage=usage,
         )
-        inputs = await self.sources.gather(
-            loaded, submission.applicant, submission.form, day, access
-        )
-        decision = self.engine.decide(
-            loaded, inputs, submission.form, day, applicant={"id_number": submission.applicant}
-        )
-        stored = await self.store.run(
-            self._record, submission, digest, loaded, inputs, decision, application_id
-        )
-        if stored is None:  # lost an Idempotency-Key race: the winner's decision stands
-            key = submission.idempotency_key or ""
-            winner = await self.store.run(
-                self.store.by_idempotency_key, submission.applicant, key
+        committed = False
+        try:
+            inputs = await self.sources.gather(
+                loaded, submission.applicant, submission.form, day, access
             )
-            assert winner is not None
-            return await self._replay(winner, digest)
+            decision = self.engine.decide(
+                loaded, inputs, submission.form, day, applicant={"id_number": submission.applicant}
+            )
+            rows = self._rows(submission, digest, loaded, inputs, decision, application_id)
+            try:
+                stored = await self.store.commit_decision(*rows, usage=usage)
+                committed = True
+            except DuplicateSubmission as lost:
+                # Lost an Idempotency-Key race: the winner's decision stands.
+                return await self._replay(lost.existing, digest)
+        finally:
+            if usage and not committed:
+                await self.store.run(self.store.save_usage, usage)
         if not stored.licences:  # nothing to deliver: what was committed is the answer
             return Outcome(stored, replayed=False)
         await self._deliver(stored)
@@ -241,7 +248,7 @@ class DecisionService:
             earlier = again or earlier
         return Outcome(earlier, replayed=True)
 
-    def _record(
+    def _rows(
         self,
         submission: Submission,
         digest: str,
@@ -249,7 +256,9 @@ class DecisionService:
         inputs: Mapping[str, Gathered],
         decision: Decision,
         application_id: str,
-    ) -> StoredApplication | None:
+    ) -> tuple[Application, DecisionRecord, IssuedLicence | None, RulesetText]:
+        """The rows a decision commits: the application, its signed record, the licence
+        it issues (signed by the issuer), and the ruleset text it was decided under."""
         now = self.clock().astimezone(dt.UTC)
         licence = None
         if decision.outcome == "approve" and decision.issues and decision.issues.get("licence"):
@@ -293,11 +302,8 @@ class DecisionService:
                 document=licence.model_dump_json(),
                 created_at=now,
             )
-        try:
-            # Stored with the decision (once per ruleset version), in its transaction.
-            return self.store.save_decision(application, row, issued, ruleset)
-        except DuplicateSubmission:
-            return None
+        # The ruleset text is stored with the decision (once per version), in its transaction.
+        return application, row, issued, ruleset
 
     def _build_licence(
         self,

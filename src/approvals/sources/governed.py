@@ -48,7 +48,7 @@ from approvals.sources.gather import Sources
 from approvals.sources.prefill import Prefill
 from approvals.spec.catalog import LoadedRuleset
 from approvals.store import Store
-from approvals.store.consents import ConsentGrant, ConsentStore, UsageRecord
+from approvals.store.consents import ConsentGrant, ConsentStore, UsageRow
 
 SERVICE = "approvals"
 DEFAULT_GRANT_DAYS = 1
@@ -62,11 +62,17 @@ class ConsentRequired(Forbidden):
 
 @dataclass(frozen=True)
 class Access:
-    """Who is reading, on whose authority, for which application."""
+    """Who is reading, on whose authority, for which application.
+
+    `usage`, when given, receives the reads' usage records instead of their being
+    committed on their own: the service commits them in its decision's transaction
+    (and on their own if no decision is committed).
+    """
 
     actor: str  # citizen:<id> | staff:<id>
     consent_id: str | None = None
     application_id: str | None = None
+    usage: list[UsageRow] | None = None
 
 
 def purpose_of(loaded: LoadedRuleset) -> str:
@@ -198,14 +204,16 @@ class GovernedSources:
         at = self.now()
         self.consents.add_usage(
             [
-                UsageRecord(
-                    at=at, service=self.service, actor=access.actor, applicant=applicant,
-                    item_code=loaded.code, application_id=access.application_id,
-                    stage="submit" if access.application_id else "prefill",
-                    purpose=purpose_of(loaded), grant_id=access.consent_id,
-                    correlation=access.application_id or "-", source=source, name=name,
-                    key=applicant, outcome="refused", detail=f"refused by the service: {why}",
-                )
+                {
+                    "at": at, "service": self.service, "actor": access.actor,
+                    "applicant": applicant, "item_code": loaded.code,
+                    "application_id": access.application_id,
+                    "stage": "submit" if access.application_id else "prefill",
+                    "purpose": purpose_of(loaded), "grant_id": access.consent_id,
+                    "correlation": access.application_id or "-", "source": source,
+                    "name": name, "key": applicant, "outcome": "refused", "digest": None,
+                    "licence_ids": "[]", "detail": f"refused by the service: {why}",
+                }
                 for source, names in (
                     ("platform", scope.datasets),
                     ("licences", scope.licence_types),
@@ -294,7 +302,10 @@ class GovernedSources:
             _usage(event, self.service, applicant, loaded.code, access, grant, context, stage)
             for event in context.events
         ]
-        await self.run(self.consents.add_usage, rows)
+        if access.usage is not None:
+            access.usage.extend(rows)  # committed with the caller's decision
+        else:
+            await self.run(self.consents.add_usage, rows)
 
 
 async def _to_thread(fn: Callable[..., Any], *args: Any) -> Any:
@@ -310,26 +321,26 @@ def _usage(
     grant: ConsentGrant,
     context: ReadContext,
     stage: str,
-) -> UsageRecord:
-    return UsageRecord(
-        at=event.at,
-        service=service,
-        actor=access.actor,
-        applicant=applicant,
-        item_code=item,
-        application_id=access.application_id,
-        stage=stage,
-        purpose=grant.purpose,
-        grant_id=grant.id,
-        correlation=context.correlation,
-        source=event.source,
-        name=event.name,
-        key=event.key,
-        outcome=event.outcome,
-        digest=event.digest,
-        licence_ids=json.dumps(list(event.licence_ids)),
-        detail=event.detail,
-    )
+) -> UsageRow:
+    return {
+        "at": event.at,
+        "service": service,
+        "actor": access.actor,
+        "applicant": applicant,
+        "item_code": item,
+        "application_id": access.application_id,
+        "stage": stage,
+        "purpose": grant.purpose,
+        "grant_id": grant.id,
+        "correlation": context.correlation,
+        "source": event.source,
+        "name": event.name,
+        "key": event.key,
+        "outcome": event.outcome,
+        "digest": event.digest,
+        "licence_ids": json.dumps(list(event.licence_ids)),
+        "detail": event.detail,
+    }
 
 
 def consent_key_for(sandbox: bool, environ: Mapping[str, str] | None = None) -> ConsentKey:

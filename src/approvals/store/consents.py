@@ -14,8 +14,9 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import Column, DateTime, Text, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -116,6 +117,16 @@ class UsageRecord(SQLModel, table=True):
 
 TABLES = [ConsentGrant.__table__, UsageRecord.__table__]  # type: ignore[attr-defined]
 
+#: One usage record as a row: `UsageRecord`'s columns but `id`. Rows, not ORM objects:
+#: a decision writes five or so, and building them as objects was 5% of its CPU.
+UsageRow = dict[str, Any]
+
+
+def insert_usage(session: Session, rows: Sequence[UsageRow]) -> None:
+    """Insert usage records in the session's transaction (one executemany)."""
+    if rows:
+        session.execute(insert(UsageRecord.__table__), list(rows))  # type: ignore[attr-defined]
+
 
 @dataclass
 class ConsentStore:
@@ -183,15 +194,15 @@ class ConsentStore:
                 session.commit()
             return row
 
-    def add_usage(self, rows: Sequence[UsageRecord]) -> None:
+    def add_usage(self, rows: Sequence[UsageRow]) -> None:
         if not rows:
             return
         writer = writer_for(self.engine)  # durable before the read's answer, one fsync a group
         if writer is not None:
-            writer.run(lambda session, _batch: session.add_all(rows))
+            writer.run(lambda session, _batch: insert_usage(session, rows))
             return
         with Session(self.engine) as session:
-            session.add_all(rows)
+            insert_usage(session, rows)
             session.commit()
 
     def usage(

@@ -8,8 +8,9 @@ and gets `DuplicateSubmission` with the stored winner, whatever process won the 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -23,7 +24,8 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
 from approvals.errors import ApprovalsError
-from approvals.store.groupcommit import Batch, writer_for
+from approvals.store.consents import UsageRow, insert_usage
+from approvals.store.groupcommit import Batch, Work, writer_for
 from approvals.store.tables import Application, DecisionRecord, IssuedLicence, RulesetText
 from approvals.store.treestore import append_records
 
@@ -84,27 +86,13 @@ class Store:
         record: DecisionRecord,
         licence: IssuedLicence | None = None,
         ruleset: RulesetText | None = None,
+        usage: Sequence[UsageRow] = (),
     ) -> StoredApplication:
         """Commit all of them together, the record as the log's next leaf (and the
-        ruleset text, if not stored yet); raise `DuplicateSubmission` if the key is
-        taken. Returns only once the transaction is committed (durable)."""
-
-        def work(session: Session, batch: Batch) -> StoredApplication:
-            if ruleset is not None and ruleset.hash not in self._stored_rulesets:
-                if ruleset.hash not in batch.seen and session.get(
-                    RulesetText, ruleset.hash
-                ) is None:
-                    session.add(ruleset)
-                    session.flush()  # before the application that refers to it
-                batch.seen.add(ruleset.hash)
-                batch.after_commit.append(lambda: self._stored_rulesets.add(ruleset.hash))
-            session.add(application)
-            batch.later.append(record)
-            if licence is not None:
-                batch.later.append(licence)
-            batch.records.append(record)
-            return StoredApplication(application, record, [licence] if licence else [])
-
+        ruleset text, if not stored yet, and the usage records of the decision's reads);
+        raise `DuplicateSubmission` if the key is taken. Returns only once the
+        transaction is committed (durable). Blocking: call it from a worker thread."""
+        work = self._decision_work(application, record, licence, ruleset, usage)
         try:
             if self.writer is not None:
                 stored: StoredApplication = self.writer.run(work)
@@ -121,9 +109,72 @@ class Store:
                     hook()
                 return stored
         except IntegrityError:
-            existing = self._winner(application)
-            if existing is None:
-                raise
+            self._raise_duplicate(application)
+            raise
+
+    async def commit_decision(
+        self,
+        application: Application,
+        record: DecisionRecord,
+        licence: IssuedLicence | None = None,
+        ruleset: RulesetText | None = None,
+        usage: Sequence[UsageRow] = (),
+    ) -> StoredApplication:
+        """`save_decision` from the event loop: the group-commit writer is handed the job
+        directly and awaited, with no worker thread parked on it meanwhile."""
+        if self.writer is None:
+            return await self.run(self.save_decision, application, record, licence, ruleset, usage)
+        work = self._decision_work(application, record, licence, ruleset, usage)
+        try:
+            stored: StoredApplication = await asyncio.wrap_future(self.writer.submit(work))
+        except IntegrityError:
+            await self.run(self._raise_duplicate, application)
+            raise
+        return stored
+
+    def _decision_work(
+        self,
+        application: Application,
+        record: DecisionRecord,
+        licence: IssuedLicence | None,
+        ruleset: RulesetText | None,
+        usage: Sequence[UsageRow],
+    ) -> Work:
+        def work(session: Session, batch: Batch) -> StoredApplication:
+            if ruleset is not None and ruleset.hash not in self._stored_rulesets:
+                if ruleset.hash not in batch.seen and session.get(
+                    RulesetText, ruleset.hash
+                ) is None:
+                    session.add(ruleset)
+                    session.flush()  # before the application that refers to it
+                batch.seen.add(ruleset.hash)
+                batch.after_commit.append(lambda: self._stored_rulesets.add(ruleset.hash))
+            session.add(application)
+            batch.later.append(record)
+            if licence is not None:
+                batch.later.append(licence)
+            batch.records.append(record)
+            if usage:
+                insert_usage(session, usage)
+            return StoredApplication(application, record, [licence] if licence else [])
+
+        return work
+
+    def save_usage(self, rows: Sequence[UsageRow]) -> None:
+        """Usage records on their own (reads whose decision was not committed)."""
+        if not rows:
+            return
+        if self.writer is not None:
+            self.writer.run(lambda session, _batch: insert_usage(session, rows))
+            return
+        with Session(self.engine) as session:
+            insert_usage(session, rows)
+            session.commit()
+
+    def _raise_duplicate(self, application: Application) -> None:
+        """`DuplicateSubmission` with the winner, if the Idempotency-Key is what clashed."""
+        existing = self._winner(application)
+        if existing is not None:
             raise DuplicateSubmission(existing) from None
 
     def _winner(self, application: Application) -> StoredApplication | None:
