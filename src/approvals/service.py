@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from approvals.audit.canonical import canonical_json
+from approvals.audit.canonical import canonical_json, to_json_value
 from approvals.audit.keys import SigningKey
 from approvals.audit.record import sign_record
 from approvals.engine.model import Decision, Gathered
@@ -110,7 +110,7 @@ class Submission:
             "applicant": self.applicant,
             "item": self.item,
             "form": dict(self.form),
-            "on": self.on,
+            "on": None if self.on is None else self.on.isoformat(),  # as canonical_json writes it
         }
         return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
 
@@ -402,8 +402,11 @@ def decision_record(
             "department": spec.department.model_dump(),
         },
         "ruleset": decision.ruleset.model_dump(),
-        "application_date": decision.on,
-        "decided_at": decided_at,
+        # As text already, in the form `canonical_json` writes them (date: YYYY-MM-DD;
+        # datetime: UTC with Z): the record is then plain JSON, and signing takes the
+        # fast walk instead of the careful one (a tenth of a decision's CPU).
+        "application_date": decision.on.isoformat(),
+        "decided_at": to_json_value(decided_at.astimezone(dt.UTC)),
         "inputs": {name: got.model_dump(mode="json") for name, got in sorted(inputs.items())},
         "form": decision.facts.get("form", {}),
         "submitted_form": dict(submission.form),
