@@ -58,6 +58,16 @@ class _Job:
     work: Work
     future: Future[Any] = field(default_factory=Future)
 
+    def answer(self, result: Any = None, error: BaseException | None = None) -> None:
+        """Complete the future, unless its waiter gave up (a cancelled request): the rows
+        are committed (or not) either way, and the writer must live on."""
+        if self.future.cancelled():
+            return
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(result)
+
 
 class GroupCommitter:
     """One writer thread; `submit(work)` returns a future completed after the commit."""
@@ -124,15 +134,15 @@ class GroupCommitter:
                 log.debug("group commit of %d jobs failed; retrying each alone", len(jobs))
             else:
                 for job, result in zip(jobs, results, strict=True):
-                    job.future.set_result(result)
+                    job.answer(result)
                 return
         for job in jobs:
             try:
                 (result,) = self._transaction([job.work])
             except Exception as exc:  # handed to the waiting caller
-                job.future.set_exception(exc)
+                job.answer(error=exc)
             else:
-                job.future.set_result(result)
+                job.answer(result)
 
     def _transaction(self, works: list[Work]) -> list[Any]:
         batch = Batch()

@@ -126,7 +126,11 @@ class Store:
             return await self.run(self.save_decision, application, record, licence, ruleset, usage)
         work = self._decision_work(application, record, licence, ruleset, usage)
         try:
-            stored: StoredApplication = await asyncio.wrap_future(self.writer.submit(work))
+            # Shielded: a cancelled request (a client that hung up) must not cancel a job
+            # the writer may be committing; its decision stands and is in the log.
+            stored: StoredApplication = await asyncio.shield(
+                asyncio.wrap_future(self.writer.submit(work))
+            )
         except IntegrityError:
             await self.run(self._raise_duplicate, application)
             raise
