@@ -18,27 +18,32 @@ JSON has no date type, so before encoding we apply one fixed rule:
 
 Speed (docs/performance.md): the pure-Python ``rfc8785`` encoder took about 270 µs for
 a 5 KB decision record, most of signing and of verifying. ``orjson`` with sorted keys
-writes the same bytes as RFC 8785 for every JSON value *except* in three cases, which
-:func:`encode_canonical` detects in its output and hands to ``rfc8785`` instead:
+and ``OPT_STRICT_INTEGER`` writes the same bytes as RFC 8785 for every JSON value
+*except* in three cases, which :func:`encode_canonical` hands to ``rfc8785`` instead:
 
+* an integer outside the I-JSON range ±(2**53 - 1) (RFC 7493 §2.2): orjson's strict
+  mode refuses exactly the integers ``rfc8785`` refuses, and ``rfc8785`` names the
+  problem; inside that range both write plain decimal digits;
 * a float (ECMAScript number formatting, RFC 8785 §3.2.2.3, differs from orjson's
-  for e.g. ``1.0`` and ``1e+16``): a number token with ``.``, ``e`` or ``E``;
-* an integer of 16 digits or more (it may lie outside the I-JSON range ``rfc8785``
-  refuses);
+  for e.g. ``1.0`` and ``1e+16``): found in the output as a number token with ``.``,
+  ``e`` or ``E``;
 * any character outside the Basic Multilingual Plane (RFC 8785 §3.2.3 sorts keys by
-  UTF-16 code units, orjson by code points; the orders differ only there).
+  UTF-16 code units, orjson by code points; the orders differ only there): found in
+  the output by its UTF-8 lead byte.
 
 String escaping is the same in both (RFC 8785 §3.2.2.2: short escapes for backspace,
 tab, newline, form feed and return, other control characters as lowercase six-character
 escapes, nothing else escaped); tests/test_audit_canonical.py
 checks the two encoders against each other on generated values.
+
+:func:`is_canonical` answers "are these bytes the RFC 8785 form of this value" for a
+verifier that has just parsed them: one orjson encode and a byte comparison.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -120,38 +125,69 @@ def _careful(obj: Any, path: str) -> JSONValue:
     )
 
 
-# In compact JSON every number token starts the text or follows ``":`` (a member's
-# value: keys end with a quote), ``,`` or ``[``; so these find every float and every
-# long integer. A match inside a string ("12:30" does not match, "a,1.5" does) only
-# costs a slow-path encode. One pattern per literal prefix: re scans for a literal
-# prefix far faster than for an alternation. Bytes 0xF0-0xF4 lead the UTF-8 of
-# characters beyond the BMP; translate() finds them faster than a regex class.
-_NUMBER_TAIL = rb"-?[0-9]+(?:[.eE]|[0-9]{15})"
-_NOT_FAST = tuple(
-    re.compile(prefix + _NUMBER_TAIL) for prefix in (rb'":', rb",", rb"\[", rb"^")
-)
-_BEYOND_BMP = bytes(1 if 0xF0 <= b <= 0xF4 else 0 for b in range(256))
+# Orjson's fast path: sorted keys, and integers beyond ±(2**53 - 1) refused.
+_ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+# In compact JSON every number token starts the text or follows '":' (a member's
+# value: keys end with a quote), ',' or '[' (an array element); a float token has
+# '.', 'e' or 'E' after its leading digits. One translate() deletes digits and '-' (so
+# a float token shrinks to its '.'/'e'/'E', an integer to nothing) and UTF-8
+# continuation bytes (the lead byte stays, so no two other bytes become neighbours);
+# it folds 'e'/'E' into '.' and '[' into ',', maps 0xF0-0xF4 (the UTF-8 lead bytes of
+# characters beyond the BMP) to 0x01 and every other byte to 'x'. Left to find are two
+# short byte strings, a byte and the first byte. A match inside a string ("a,1.5")
+# only costs a slow-path encode.
+def _marks_table() -> bytes:
+    table = bytearray(b"x" * 256)
+    for kept in b'":,.':
+        table[kept] = kept
+    table[ord("[")] = ord(",")
+    table[ord("e")] = table[ord("E")] = ord(".")
+    for lead in range(0xF0, 0xF5):
+        table[lead] = 0x01
+    return bytes(table)
+
+
+_MARKS = _marks_table()
+_DROPPED = b"0123456789-" + bytes(range(0x80, 0xC0))
 
 
 def _orjson_is_canonical(fast: bytes) -> bool:
-    if b"\x01" in fast.translate(_BEYOND_BMP):
-        return False
-    return not any(pattern.search(fast) for pattern in _NOT_FAST)
+    """Whether orjson output ``fast`` holds no float and no character beyond the BMP."""
+    marks = fast.translate(_MARKS, _DROPPED)
+    return not (b"\x01" in marks or b'":.' in marks or b",." in marks or marks[:1] == b".")
 
 
 def encode_canonical(value: JSONValue) -> bytes:
     """RFC 8785 bytes of a plain JSON value (already through :func:`to_json_value`, or
     parsed from JSON): orjson where its output is provably the same, else ``rfc8785``."""
     try:
-        fast = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        fast = orjson.dumps(value, option=_ORJSON_CANONICAL)
     except (orjson.JSONEncodeError, TypeError):
-        fast = None  # e.g. an integer beyond 64 bits: let rfc8785 name the problem
+        fast = None  # e.g. an integer beyond 2**53: let rfc8785 name the problem
     if fast is not None and _orjson_is_canonical(fast):
         return fast
     try:
         return bytes(rfc8785.dumps(value))
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalizationError(f"$: cannot canonicalise: {exc}") from exc
+
+
+def is_canonical(data: bytes, value: JSONValue) -> bool:
+    """Whether ``data`` is exactly the RFC 8785 form of ``value`` (typically ``data`` parsed).
+
+    The common case costs one orjson encode and one comparison: if orjson's bytes
+    equal ``data`` and hold none of the three cases above, they are RFC 8785's.
+    Anything else is decided by :func:`encode_canonical` (which may raise
+    :class:`CanonicalizationError` for a value RFC 8785 cannot encode).
+    """
+    try:
+        fast = orjson.dumps(value, option=_ORJSON_CANONICAL)
+    except (orjson.JSONEncodeError, TypeError):
+        fast = None
+    if fast == data and _orjson_is_canonical(data):
+        return True
+    return encode_canonical(value) == data
 
 
 def canonical_json(obj: Any) -> bytes:

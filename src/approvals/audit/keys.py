@@ -96,7 +96,7 @@ class VerifierKey:
         material = b64encode(bytes([ALG_ED25519]) + self.public_key)
         return f"{self.record_key_id}+{material}"
 
-    def verify(self, message: bytes, signature: bytes) -> bool:
+    def verify(self, message: bytes | memoryview, signature: bytes) -> bool:
         """True when ``signature`` is this key's Ed25519 signature of ``message``."""
         try:
             self._public.verify(signature, message)

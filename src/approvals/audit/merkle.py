@@ -26,9 +26,15 @@ HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
+#: SHA-256 state after the leaf prefix 0x00; copying it hashes a leaf without copying it.
+_LEAF_PREFIX_STATE = hashlib.sha256(b"\x00")
+
+
 def leaf_hash(data: bytes) -> bytes:
     """RFC 9162 §2.1.1: MTH({d0}) = SHA-256(0x00 || d0)."""
-    return hashlib.sha256(b"\x00" + data).digest()
+    h = _LEAF_PREFIX_STATE.copy()
+    h.update(data)
+    return h.digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

@@ -128,9 +128,12 @@ def verify_log(
     prefix_root = acc.root() if earlier is not None and earlier.size == 0 else None
     stored_hashes = 0
     for position, item in enumerate(entries):
-        entry = item if isinstance(item, LogEntry) else LogEntry(item)
+        if isinstance(item, LogEntry):
+            leaf, stored, index = item.leaf, item.leaf_hash, item.index
+        else:
+            leaf, stored, index = item, None, None
         try:  # step 1
-            record = verify_record(entry.leaf, keyring, check_canonical=check_canonical)
+            record = verify_record(leaf, keyring, check_canonical=check_canonical)
             if log_origin is not None and record.get("log_origin") != log_origin:
                 s1.problem(
                     f"record {position}: log_origin {record.get('log_origin')!r}, "
@@ -138,16 +141,17 @@ def verify_log(
                 )
         except AuditError as exc:
             s1.problem(f"record {position}: {exc}")
-        computed = leaf_hash(entry.leaf)  # step 2
-        stored_hashes += entry.leaf_hash is not None
-        if entry.leaf_hash is not None and entry.leaf_hash != computed:
+        computed = leaf_hash(leaf)  # step 2
+        if stored is not None:
+            stored_hashes += 1
+            if stored != computed:
+                s2.problem(
+                    f"record {position}: stored leaf hash {stored.hex()}, "
+                    f"computed SHA-256(0x00 || leaf) = {computed.hex()}"
+                )
+        if index is not None and index != position:
             s2.problem(
-                f"record {position}: stored leaf hash {entry.leaf_hash.hex()}, "
-                f"computed SHA-256(0x00 || leaf) = {computed.hex()}"
-            )
-        if entry.index is not None and entry.index != position:
-            s2.problem(
-                f"record at position {position} is labelled index {entry.index} "
+                f"record at position {position} is labelled index {index} "
                 "(a record was removed, inserted or moved)"
             )
         acc.append(computed)
