@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Text, insert
+from sqlalchemy import Column, DateTime, Table, Text, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -120,12 +120,13 @@ TABLES = [ConsentGrant.__table__, UsageRecord.__table__]  # type: ignore[attr-de
 #: One usage record as a row: `UsageRecord`'s columns but `id`. Rows, not ORM objects:
 #: a decision writes five or so, and building them as objects was 5% of its CPU.
 UsageRow = dict[str, Any]
+USAGE_TABLE: Table = UsageRecord.__table__  # type: ignore[attr-defined]
 
 
 def insert_usage(session: Session, rows: Sequence[UsageRow]) -> None:
     """Insert usage records in the session's transaction (one executemany)."""
     if rows:
-        session.execute(insert(UsageRecord.__table__), list(rows))  # type: ignore[attr-defined]
+        session.execute(insert(USAGE_TABLE), list(rows))
 
 
 @dataclass

@@ -27,12 +27,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from approvals.store.tables import DecisionRecord
-from approvals.store.treestore import append_records
+from approvals.store.treestore import index_records
 
 log = logging.getLogger("approvals.store.groupcommit")
 
@@ -42,12 +43,44 @@ MAX_BATCH = 512
 
 @dataclass
 class Batch:
-    """What the jobs of one transaction add besides their own rows."""
+    """What the jobs of one transaction insert, gathered so that each table gets one
+    executemany however many jobs the batch holds. Rows are plain dicts, not ORM
+    objects: flushing objects one by one was most of the writer's time, and the writer
+    thread shares the GIL with the requests (docs/performance.md)."""
 
     records: list[DecisionRecord] = field(default_factory=list)  # appended in this order
-    later: list[Any] = field(default_factory=list)  # rows added after the first flush
+    rows: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # keys a job may use to add a row once
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def insert(self, row: SQLModel | tuple[Table, dict[str, Any]]) -> None:
+        """Insert a table object's values (or a (table, values) pair) with the batch."""
+        if isinstance(row, tuple):
+            table, values = row
+        else:
+            table, values = _values(row)
+        self.rows.setdefault(table, []).append(values)
+
+    def write(self, session: Session) -> None:
+        """Index the records as the log's next leaves, then insert every row, parents
+        before children. Call once, after every job's work, inside the transaction."""
+        if self.records:
+            # Leaf indexes in queue order, the tree grown, in this transaction.
+            index_records(session, self.records)
+            for record in self.records:
+                self.insert(record)
+        for table in SQLModel.metadata.sorted_tables:  # foreign keys' order
+            rows = self.rows.get(table)
+            if rows:
+                session.execute(insert(table), rows)
+
+
+def _values(row: SQLModel) -> tuple[Table, dict[str, Any]]:
+    table: Table = row.__table__  # type: ignore[attr-defined]
+    values = {c.name: getattr(row, c.name) for c in table.columns}
+    if isinstance(row, DecisionRecord) and values["seq"] is None:
+        del values["seq"]  # assigned by the database, in commit order
+    return table, values
 
 
 Work = Callable[[Session, Batch], Any]
@@ -149,12 +182,8 @@ class GroupCommitter:
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 results = [work(session, batch) for work in works]
-                # Rows the later ones refer to (applications, ruleset texts) go first.
-                session.flush()
-                session.add_all(batch.later)
-                if batch.records:
-                    # Leaf indexes in queue order, the tree grown, in this transaction.
-                    append_records(session, batch.records)
+                session.flush()  # anything a job added as an object
+                batch.write(session)
                 session.commit()
             except BaseException:
                 session.rollback()

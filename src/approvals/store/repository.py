@@ -24,10 +24,9 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
 from approvals.errors import ApprovalsError
-from approvals.store.consents import UsageRow, insert_usage
+from approvals.store.consents import USAGE_TABLE, UsageRow, insert_usage
 from approvals.store.groupcommit import Batch, Work, writer_for
 from approvals.store.tables import Application, DecisionRecord, IssuedLicence, RulesetText
-from approvals.store.treestore import append_records
 
 T = TypeVar("T")
 
@@ -100,10 +99,7 @@ class Store:
             with Session(self.engine, expire_on_commit=False) as session:
                 batch = Batch()
                 stored = work(session, batch)
-                session.flush()  # the application row must exist before rows that refer to it
-                session.add_all(batch.later)
-                # The leaf index is assigned, and the tree grown, in this transaction.
-                append_records(session, batch.records)
+                batch.write(session)  # the leaf index assigned, the tree grown, in this one
                 session.commit()
                 for hook in batch.after_commit:
                     hook()
@@ -149,17 +145,15 @@ class Store:
                 if ruleset.hash not in batch.seen and session.get(
                     RulesetText, ruleset.hash
                 ) is None:
-                    session.add(ruleset)
-                    session.flush()  # before the application that refers to it
+                    batch.insert(ruleset)  # inserted before the application refers to it
                 batch.seen.add(ruleset.hash)
                 batch.after_commit.append(lambda: self._stored_rulesets.add(ruleset.hash))
-            session.add(application)
-            batch.later.append(record)
+            batch.insert(application)
             if licence is not None:
-                batch.later.append(licence)
-            batch.records.append(record)
-            if usage:
-                insert_usage(session, usage)
+                batch.insert(licence)
+            batch.records.append(record)  # inserted with its leaf index
+            for row in usage:
+                batch.insert((USAGE_TABLE, row))
             return StoredApplication(application, record, [licence] if licence else [])
 
         return work

@@ -104,13 +104,20 @@ def append_records(session: Session, records: Sequence[DecisionRecord]) -> int:
     Call inside the transaction that commits them (after they are added to the
     session). Returns the first index assigned.
     """
+    start = index_records(session, records)
+    session.add_all(records)
+    return start
+
+
+def index_records(session: Session, records: Sequence[DecisionRecord]) -> int:
+    """`append_records` without adding the records to the session: the caller inserts
+    them (group commit inserts whole batches as rows). Returns the first index."""
     if not records:
         raise AuditError("append: expected at least one record")
     lock_for_append(session)
     start = MerkleLog(SqlTreeStore(session)).append_hashes([leaf_hash(r.leaf) for r in records])
     for offset, record in enumerate(records):
         record.leaf_index = start + offset
-        session.add(record)
     return start
 
 
