@@ -152,29 +152,38 @@ class DecisionLog:
 
         Read from the records table (the leaf bytes) joined to the tree (the hash), so
         a record deleted, moved or altered in either place shows up in verification.
+        Rows come straight from the DB-API cursor, :data:`BATCH` per query: SQLAlchemy
+        result rows cost about a microsecond each, a tenth of verifying a record
+        besides its signature.
         """
         after: int = -1
         index_col = col(DecisionRecord.leaf_index)
         while True:
-            with self._session() as s:
-                rows = s.execute(
-                    select(index_col, col(DecisionRecord.leaf), col(TreeNode.hash))
-                    .outerjoin(
-                        TreeNode,
-                        and_(col(TreeNode.level) == 0, col(TreeNode.node) == index_col),
-                    )
-                    .where(
-                        index_col > after,
-                        index_col < size,
-                    )
-                    .order_by(index_col)
-                    .limit(BATCH)
-                ).all()
+            query = (
+                select(index_col, col(DecisionRecord.leaf), col(TreeNode.hash))
+                .outerjoin(
+                    TreeNode,
+                    and_(col(TreeNode.level) == 0, col(TreeNode.node) == index_col),
+                )
+                .where(index_col > after, index_col < size)
+                .order_by(index_col)
+                .limit(BATCH)
+            )
+            with self.engine.connect() as conn:
+                # Only integers are bound, so they are written into the SQL: no
+                # driver-specific parameter style.
+                sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+                cursor = conn.connection.cursor()
+                try:
+                    cursor.execute(sql)
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
             if not rows:
                 return
             for index, leaf, stored in rows:
                 yield LogEntry(bytes(leaf), None if stored is None else bytes(stored), index)
-            after = int(rows[-1][0] or 0)
+            after = int(rows[-1][0])
 
     def record_of(self, application_id: str) -> DecisionRecord:
         with self._session() as s:
