@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Table, Text, insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -120,6 +121,7 @@ TABLES = [ConsentGrant.__table__, UsageRecord.__table__]  # type: ignore[attr-de
 #: One usage record as a row: `UsageRecord`'s columns but `id`. Rows, not ORM objects:
 #: a decision writes five or so, and building them as objects was 5% of its CPU.
 UsageRow = dict[str, Any]
+GRANT_TABLE: Table = ConsentGrant.__table__  # type: ignore[attr-defined]
 USAGE_TABLE: Table = UsageRecord.__table__  # type: ignore[attr-defined]
 
 
@@ -170,19 +172,23 @@ class ConsentStore:
         licence_types: Sequence[str],
     ) -> ConsentGrant | None:
         """The newest grant of `applicant` for `item` that is active and covers the scope."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            rows = session.exec(
-                select(ConsentGrant)
+        # Core, not ORM: this runs before every decision's reads.
+        table = GRANT_TABLE
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa_select(table)
                 .where(
-                    ConsentGrant.applicant == applicant,
-                    ConsentGrant.item_code == item,
-                    col(ConsentGrant.revoked_at).is_(None),
+                    table.c.applicant == applicant,
+                    table.c.item_code == item,
+                    table.c.revoked_at.is_(None),
                 )
-                .order_by(col(ConsentGrant.created_at).desc())
+                .order_by(table.c.created_at.desc())
             ).all()
-        return next(
-            (g for g in rows if g.active(now) and g.covers(datasets, licence_types)), None
-        )
+        for row in rows:
+            grant = ConsentGrant(**row._mapping)
+            if grant.active(now) and grant.covers(datasets, licence_types):
+                return grant
+        return None
 
     def revoke(self, grant_id: str, when: dt.datetime) -> ConsentGrant | None:
         with Session(self.engine, expire_on_commit=False) as session:

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 from anyio import CapacityLimiter
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
@@ -181,13 +183,16 @@ class Store:
         return self.by_idempotency_key(application.applicant, application.idempotency_key)
 
     def by_idempotency_key(self, applicant: str, key: str) -> StoredApplication | None:
-        with Session(self.engine) as session:
-            found = session.exec(
-                select(Application).where(
-                    Application.applicant == applicant, Application.idempotency_key == key
+        # Asked before every decision and almost always absent: a Core probe first
+        # (the ORM query cost more than the engine's decision), the full read if found.
+        table: Table = Application.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
+            found_id = conn.execute(
+                sa_select(table.c.id).where(
+                    table.c.applicant == applicant, table.c.idempotency_key == key
                 )
-            ).first()
-            return None if found is None else self._complete(session, found)
+            ).scalar()
+        return None if found_id is None else self.get(str(found_id))
 
     def get(self, application_id: str) -> StoredApplication | None:
         with Session(self.engine) as session:
