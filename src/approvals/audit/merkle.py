@@ -188,18 +188,7 @@ class MerkleLog:
             raise OutOfRangeError(
                 f"inclusion proof: expected 0 <= index < size {size}, found {index}"
             )
-        path: list[bytes] = []
-        lo, hi = 0, size
-        while hi - lo > 1:
-            k = split_point(hi - lo)
-            if index < lo + k:  # PATH(m, D[0:k]) : MTH(D[k:n])
-                path.append(self._range_hash(lo + k, hi))
-                hi = lo + k
-            else:  # PATH(m - k, D[k:n]) : MTH(D[0:k])
-                path.append(self._range_hash(lo, lo + k))
-                lo += k
-        path.reverse()
-        return path
+        return [self._range_hash(lo, hi) for lo, hi in inclusion_ranges(index, size)]
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         """RFC 9162 §2.1.4.1 PROOF(size1, D[0:size2]); empty when size1 is 0 or size2."""
@@ -208,22 +197,7 @@ class MerkleLog:
             raise OutOfRangeError(
                 f"consistency proof: expected 0 <= from <= to ({size2}), found from {size1}"
             )
-        if size1 in (0, size2):
-            return []
-        path: list[bytes] = []
-        lo, hi, m, whole = 0, size2, size1, True
-        while m != hi - lo:
-            k = split_point(hi - lo)
-            if m <= k:  # SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
-                path.append(self._range_hash(lo + k, hi))
-                hi = lo + k
-            else:  # SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
-                path.append(self._range_hash(lo, lo + k))
-                lo, m, whole = lo + k, m - k, False
-        if not whole:  # SUBPROOF(m, D[m], false) = {MTH(D[m])}
-            path.append(self._range_hash(lo, hi))
-        path.reverse()
-        return path
+        return [self._range_hash(lo, hi) for lo, hi in consistency_ranges(size1, size2)]
 
     def _check_size(self, size: int) -> None:
         have = self.size
@@ -243,6 +217,55 @@ class MerkleLog:
             return root_of(self.store.leaf_hashes(start, end))
         k = split_point(n)
         return node_hash(self._range_hash(start, start + k), self._range_hash(start + k, end))
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges [lo, hi) whose MTHs are PATH(index, D[0:size]) (RFC 9162 §2.1.3.1),
+    leaf's sibling first."""
+    ranges: list[tuple[int, int]] = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = split_point(hi - lo)
+        if index < lo + k:  # PATH(m, D[0:k]) : MTH(D[k:n])
+            ranges.append((lo + k, hi))
+            hi = lo + k
+        else:  # PATH(m - k, D[k:n]) : MTH(D[0:k])
+            ranges.append((lo, lo + k))
+            lo += k
+    ranges.reverse()
+    return ranges
+
+
+def consistency_ranges(size1: int, size2: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose MTHs are PROOF(size1, D[0:size2]) (RFC 9162 §2.1.4.1);
+    none when size1 is 0 or size2."""
+    if size1 in (0, size2):
+        return []
+    ranges: list[tuple[int, int]] = []
+    lo, hi, m, whole = 0, size2, size1, True
+    while m != hi - lo:
+        k = split_point(hi - lo)
+        if m <= k:  # SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
+            ranges.append((lo + k, hi))
+            hi = lo + k
+        else:  # SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
+            ranges.append((lo, lo + k))
+            lo, m, whole = lo + k, m - k, False
+    if not whole:  # SUBPROOF(m, D[m], false) = {MTH(D[m])}
+        ranges.append((lo, hi))
+    ranges.reverse()
+    return ranges
+
+
+def range_subtrees(start: int, end: int) -> list[tuple[int, int]]:
+    """The complete subtrees ``(level, index)`` whose hashes MTH(D[start:end]) is folded
+    from by the §2.1.1 recursion (what :meth:`MerkleLog` asks its store for)."""
+    n = end - start
+    if n & (n - 1) == 0 and start % n == 0:
+        level = n.bit_length() - 1
+        return [(level, start >> level)]
+    k = split_point(n)
+    return range_subtrees(start, start + k) + range_subtrees(start + k, end)
 
 
 class MemoryTreeStore:

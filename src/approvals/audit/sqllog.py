@@ -24,11 +24,11 @@ import base64
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -37,7 +37,14 @@ from approvals.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpo
 from approvals.audit.encoding import b64encode
 from approvals.audit.errors import AuditError, VerificationError
 from approvals.audit.keys import Keyring, SigningKey
-from approvals.audit.merkle import MerkleLog, leaf_hash, root_of
+from approvals.audit.merkle import (
+    MerkleLog,
+    consistency_ranges,
+    inclusion_ranges,
+    leaf_hash,
+    range_subtrees,
+    root_of,
+)
 from approvals.audit.tlogproof import build_tlog_proof
 from approvals.audit.verify import LogEntry
 from approvals.errors import NotFound
@@ -141,11 +148,13 @@ class DecisionLog:
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         with self._session() as s:
-            return MerkleLog(SqlTreeStore(s)).inclusion_proof(index, size)
+            ranges = inclusion_ranges(index, size) if 0 <= index < size else []
+            return _prefetched(s, ranges).inclusion_proof(index, size)
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
         with self._session() as s:
-            return MerkleLog(SqlTreeStore(s)).consistency_proof(first, second)
+            ranges = consistency_ranges(first, second) if 0 <= first <= second else []
+            return _prefetched(s, ranges).consistency_proof(first, second)
 
     def entries(self, size: int) -> Iterator[LogEntry]:
         """The first ``size`` leaves as stored, each with its stored leaf hash and index.
@@ -312,7 +321,8 @@ class DecisionLog:
 
     def _tlog_proof(self, index: int, cp: StoredCheckpoint) -> str:
         with self._session() as s:
-            return build_tlog_proof(MerkleLog(SqlTreeStore(s)), index, cp.note).text
+            ranges = inclusion_ranges(index, cp.size) if 0 <= index < cp.size else []
+            return build_tlog_proof(_prefetched(s, ranges), index, cp.note).text
 
     def trail(self, application_id: str) -> dict[str, Any]:
         """Everything an auditor needs about one decision, from the signed record out."""
@@ -354,6 +364,49 @@ class DecisionLog:
                 "tlog_proof": self._tlog_proof(index, cp),
             },
         }
+
+
+class _PrefetchedTree:
+    """A :class:`SqlTreeStore` holding the subtree hashes one proof needs, read in one
+    query (a proof at a million leaves asks for about 20; one query each was most of
+    serving it). Anything not read ahead is asked of the store as before, so proofs are
+    the same bytes."""
+
+    def __init__(self, store: SqlTreeStore, nodes: Iterable[tuple[int, int]]) -> None:
+        self._store = store
+        wanted = sorted(set(nodes))
+        self._hashes: dict[tuple[int, int], bytes] = {}
+        if wanted:
+            # An OR of primary-key lookups (SQLite answers each from the index; a
+            # row-value IN list made it scan the table), written as SQL text: building
+            # it as SQLAlchemy expressions took longer than the query. Only integers
+            # computed here go into it.
+            lookups = " OR ".join(f"(level = {int(lv)} AND node = {int(nd)})" for lv, nd in wanted)
+            rows = store.session.execute(
+                text(f"SELECT level, node, hash FROM {TreeNode.__tablename__} WHERE {lookups}")
+            )
+            self._hashes = {(level, node): bytes(h) for level, node, h in rows}
+
+    def tree_size(self) -> int:
+        return self._store.tree_size()
+
+    def leaf_hashes(self, start: int, end: int) -> Sequence[bytes]:
+        return self._store.leaf_hashes(start, end)
+
+    def subtree_hash(self, level: int, index: int) -> bytes | None:
+        found = self._hashes.get((level, index))
+        return found if found is not None else self._store.subtree_hash(level, index)
+
+    def append(
+        self, leaf_hashes: Sequence[bytes], subtrees: Sequence[tuple[int, int, bytes]]
+    ) -> None:
+        raise AuditError("a proof's read-ahead view of the tree cannot append")
+
+
+def _prefetched(s: Session, ranges: Iterable[tuple[int, int]]) -> MerkleLog:
+    """The tree in ``s`` with the subtree hashes of ``ranges`` (a proof's) read ahead."""
+    nodes = [node for lo, hi in ranges for node in range_subtrees(lo, hi)]
+    return MerkleLog(_PrefetchedTree(SqlTreeStore(s), nodes))
 
 
 def _latest(s: Session) -> SignedCheckpoint | None:
