@@ -256,7 +256,7 @@ class DecisionService:
         inputs: Mapping[str, Gathered],
         decision: Decision,
         application_id: str,
-    ) -> tuple[Application, DecisionRecord, IssuedLicence | None, RulesetText]:
+    ) -> tuple[Application, DecisionRecord, IssuedLicence | None, RulesetText | None]:
         """The rows a decision commits: the application, its signed record, the licence
         it issues (signed by the issuer), and the ruleset text it was decided under."""
         now = self.clock().astimezone(dt.UTC)
@@ -267,10 +267,12 @@ class DecisionService:
             application_id, submission, loaded, inputs, decision, now, licence
         )
         signed = sign_record(record, self.signer)
-        ruleset = RulesetText(
-            hash=loaded.hash, code=loaded.code, version=loaded.version,
-            path=loaded.path, text=loaded.text, stored_at=now,
-        )
+        ruleset = None
+        if not self.store.has_ruleset(loaded.hash):  # stored once per version
+            ruleset = RulesetText(
+                hash=loaded.hash, code=loaded.code, version=loaded.version,
+                path=loaded.path, text=loaded.text, stored_at=now,
+            )
         application = Application(
             id=application_id,
             applicant=submission.applicant,

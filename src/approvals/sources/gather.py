@@ -138,14 +138,22 @@ class Sources:
         context: ReadContext | None,
     ) -> dict[str, Gathered]:
         reads: dict[_Read, Awaitable[Gathered]] = {}
+        uses: dict[_Read, int] = {}
         for plan in plans.values():
-            if isinstance(plan, _Read) and plan not in reads:
-                reads[plan] = self._read(plan, on, context)
+            if isinstance(plan, _Read):
+                if plan not in reads:
+                    reads[plan] = self._read(plan, on, context)
+                uses[plan] = uses.get(plan, 0) + 1
         # One round trip's latency for the whole item, not the sum of them (issue 4, "Speed").
         results = dict(zip(reads, await asyncio.gather(*reads.values()), strict=True))
         out: dict[str, Gathered] = {}
         for name, plan in plans.items():
-            out[name] = results[plan].model_copy(deep=True) if isinstance(plan, _Read) else plan
+            if not isinstance(plan, _Read):
+                out[name] = plan
+            elif uses[plan] > 1:  # two inputs share one read: each gets its own copy
+                out[name] = results[plan].model_copy(deep=True)
+            else:  # read for this input alone (and already a copy if it came from the cache)
+                out[name] = results[plan]
         return out
 
     async def _read(self, read: _Read, on: dt.date, context: ReadContext | None) -> Gathered:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Table, Text, insert
+from sqlalchemy import Column, DateTime, Table, Text, bindparam, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -122,6 +122,15 @@ TABLES = [ConsentGrant.__table__, UsageRecord.__table__]  # type: ignore[attr-de
 #: a decision writes five or so, and building them as objects was 5% of its CPU.
 UsageRow = dict[str, Any]
 GRANT_TABLE: Table = ConsentGrant.__table__  # type: ignore[attr-defined]
+_ACTIVE_GRANTS = (
+    sa_select(GRANT_TABLE)
+    .where(
+        GRANT_TABLE.c.applicant == bindparam("applicant"),
+        GRANT_TABLE.c.item_code == bindparam("item"),
+        GRANT_TABLE.c.revoked_at.is_(None),
+    )
+    .order_by(GRANT_TABLE.c.created_at.desc())
+)
 USAGE_TABLE: Table = UsageRecord.__table__  # type: ignore[attr-defined]
 
 
@@ -172,17 +181,10 @@ class ConsentStore:
         licence_types: Sequence[str],
     ) -> ConsentGrant | None:
         """The newest grant of `applicant` for `item` that is active and covers the scope."""
-        # Core, not ORM: this runs before every decision's reads.
-        table = GRANT_TABLE
+        # Core, not ORM, and a statement built once: this runs before every decision.
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa_select(table)
-                .where(
-                    table.c.applicant == applicant,
-                    table.c.item_code == item,
-                    table.c.revoked_at.is_(None),
-                )
-                .order_by(table.c.created_at.desc())
+                _ACTIVE_GRANTS, {"applicant": applicant, "item": item}
             ).all()
         for row in rows:
             grant = ConsentGrant(**row._mapping)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 from anyio import CapacityLimiter
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,11 @@ from approvals.store.groupcommit import Batch, Work, writer_for
 from approvals.store.tables import Application, DecisionRecord, IssuedLicence, RulesetText
 
 T = TypeVar("T")
+_APPLICATIONS: Table = Application.__table__  # type: ignore[attr-defined]
+_BY_KEY = sa_select(_APPLICATIONS.c.id).where(
+    _APPLICATIONS.c.applicant == bindparam("applicant"),
+    _APPLICATIONS.c.idempotency_key == bindparam("key"),
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,10 @@ class Store:
                 session.commit()
             except IntegrityError:
                 session.rollback()  # another request stored the same text first
+
+    def has_ruleset(self, digest: str) -> bool:
+        """True once the ruleset text is known to be committed (no query)."""
+        return digest in self._stored_rulesets
 
     def ruleset_text(self, digest: str) -> RulesetText | None:
         with Session(self.engine) as session:
@@ -185,13 +194,8 @@ class Store:
     def by_idempotency_key(self, applicant: str, key: str) -> StoredApplication | None:
         # Asked before every decision and almost always absent: a Core probe first
         # (the ORM query cost more than the engine's decision), the full read if found.
-        table: Table = Application.__table__  # type: ignore[attr-defined]
         with self.engine.connect() as conn:
-            found_id = conn.execute(
-                sa_select(table.c.id).where(
-                    table.c.applicant == applicant, table.c.idempotency_key == key
-                )
-            ).scalar()
+            found_id = conn.execute(_BY_KEY, {"applicant": applicant, "key": key}).scalar()
         return None if found_id is None else self.get(str(found_id))
 
     def get(self, application_id: str) -> StoredApplication | None:
