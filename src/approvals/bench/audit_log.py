@@ -67,19 +67,39 @@ VERIFY_TARGET = 0.80  # issue 5: at least 80% of the bare Ed25519 verification r
 FLAT_MB = 50.0  # issue 5: RSS flat within 50 MB from 100k to 1M
 
 VERIFY_WORK = """\
-**Speed work on verification (2026-11-30).** Before: `verify_record` spent 347 µs on
-a 5.6 KB leaf, 270 µs of it re-encoding the record with the pure-Python `rfc8785` to
-check the leaf is canonical (about 20% of the bare Ed25519 rate). Now orjson parses
-the leaf and re-encodes the record where its output provably equals RFC 8785's
-(audit/canonical.py): 107 µs. What is left per record besides the Ed25519 check
-itself (~70 µs): parsing the leaf (~10 µs), re-encoding and scanning it for the
-fallback cases (~20 µs), the leaf hash, reading the row and the Python loop.
-Not done yet: `cryptography` releases the GIL in `verify` (two threads verify
-29,500/s against 15,000/s on one here), so checking signatures in a second thread
-while the first parses would hide the Python overhead behind the signature checks
-on a 2-core machine; compare it against the bare rate on two threads, not one.
-Inclusion proofs open a session and run one query per subtree hash (~20 at 1M
-leaves); caching the upper tree levels would multiply the rate.
+**Speed work on verification (2026-11-30).** First: `verify_record` spent 347 µs on a
+5.6 KB leaf, 270 µs of it re-encoding the record with the pure-Python `rfc8785` to
+check the leaf is canonical (about 20% of the bare Ed25519 rate). orjson then parsed
+the leaf and re-encoded the record where its output provably equals RFC 8785's
+(audit/canonical.py): 107 µs, the 56% measured at 1M records before the work below.
+Then, each step measured on a 50,000-record log built by this benchmark, one thread,
+CPU time, best of several runs interleaved with the code before it:
+(1) the canonical-form check is one orjson encode of the whole parsed leaf compared
+with the leaf byte for byte (`is_canonical`); orjson's strict-integer mode refuses
+exactly the integers `rfc8785` refuses, so they are no longer scanned for; the scan
+for floats and characters beyond the BMP is one `translate()` and two substring
+searches instead of four regexes; the signature object is not canonicalised again; the
+signed bytes are a memoryview; the leaf hash copies a SHA-256 state primed with 0x00:
+`verify_record` 102.3 → 99.6 µs against 67.9 µs bare (overhead 34.4 → 31.7 µs);
+(2) `DecisionLog.entries` takes rows from the DB-API cursor instead of SQLAlchemy
+rows: full verification 115.4 → 108.1 µs per record, 59% → 63% of bare.
+The 80% target is still missed, and cannot be met this way. Of the ~40 µs left per
+record (5,000 distinct leaves): orjson parsing 12, the float/BMP scan 10 (CPython's
+byte searches run at about 1 ns a byte on this data), reading the row 5–7, re-encoding
+4.5, SHA-256 3.5, the rest ~3. Parsing and re-encoding alone take nearly all of the
+17 µs that 80% leaves; it would take a canonical-form check that builds no Python
+objects (a C or Rust validator, not among the dependencies). Threads do not change the share:
+`cryptography` releases the GIL in `verify`, but against the bare rate on as many
+threads, as it must be compared, a pipeline spends the same CPU per record, so on
+busy cores the share stays 68 / (68 + overhead); not done. Tried and dropped: rejecting
+floats while parsing with a strict pydantic-core schema (340 µs per leaf); adjacency
+masks through `int.from_bytes` for the scan (14 µs); deleting e/E and folding signs
+into the scan (10.5 against 11.8 µs, at the price of slow paths for negative
+integers); SQLite `mmap_size` (halves the row cost, but SQLite maps at most 2 GB of
+the 12.7 GiB file at 1M records).
+Inclusion proofs read all the subtree hashes a proof needs in one query (an OR of
+primary-key lookups; a row-value `IN` list made SQLite scan the table: 150/s) instead
+of one query per hash: 530 → 2,500 proofs/s at 50,000 leaves, the same bytes.
 """
 
 
