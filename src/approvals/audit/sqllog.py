@@ -379,11 +379,20 @@ class _PrefetchedTree:
         if wanted:
             # An OR of primary-key lookups (SQLite answers each from the index; a
             # row-value IN list made it scan the table), written as SQL text: building
-            # it as SQLAlchemy expressions took longer than the query. Only integers
-            # computed here go into it.
-            lookups = " OR ".join(f"(level = {int(lv)} AND node = {int(nd)})" for lv, nd in wanted)
+            # it as SQLAlchemy expressions took longer than the query. Bound parameters,
+            # not literals: the statement's text then depends only on how many nodes a
+            # proof needs (a few dozen shapes), so every pooled connection prepares and
+            # caches a few statements instead of one per proof (which held hundreds of
+            # MB across the pool at a million leaves: docs/performance.md).
+            lookups = " OR ".join(
+                f"(level = :l{i} AND node = :n{i})" for i in range(len(wanted))
+            )
+            values: dict[str, int] = {}
+            for i, (level, node) in enumerate(wanted):
+                values[f"l{i}"], values[f"n{i}"] = int(level), int(node)
             rows = store.session.execute(
-                text(f"SELECT level, node, hash FROM {TreeNode.__tablename__} WHERE {lookups}")
+                text(f"SELECT level, node, hash FROM {TreeNode.__tablename__} WHERE {lookups}"),
+                values,
             )
             self._hashes = {(level, node): bytes(h) for level, node, h in rows}
 
