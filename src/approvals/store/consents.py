@@ -21,7 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from approvals.store.groupcommit import writer_for
+from approvals.store.groupcommit import commit
 from approvals.store.tables import utc
 
 
@@ -140,6 +140,12 @@ def insert_usage(session: Session, rows: Sequence[UsageRow]) -> None:
         session.execute(insert(USAGE_TABLE), list(rows))
 
 
+def commit_usage(engine: Engine, rows: Sequence[UsageRow]) -> None:
+    """Insert usage records in a committed transaction of their own (grouped)."""
+    if rows:
+        commit(engine, lambda session, _batch: insert_usage(session, rows))
+
+
 @dataclass
 class ConsentStore:
     """Grants and usage records in the service's database (tables created on first use)."""
@@ -150,13 +156,7 @@ class ConsentStore:
         SQLModel.metadata.create_all(self.engine, tables=TABLES)
 
     def add_grant(self, grant: ConsentGrant) -> ConsentGrant:
-        writer = writer_for(self.engine)  # grouped with the decisions' commits
-        if writer is not None:
-            writer.run(lambda session, _batch: session.add(grant))
-            return grant
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.add(grant)
-            session.commit()
+        commit(self.engine, lambda session, _batch: session.add(grant))  # grouped
         return grant
 
     def grant(self, grant_id: str) -> ConsentGrant | None:
@@ -204,15 +204,8 @@ class ConsentStore:
             return row
 
     def add_usage(self, rows: Sequence[UsageRow]) -> None:
-        if not rows:
-            return
-        writer = writer_for(self.engine)  # durable before the read's answer, one fsync a group
-        if writer is not None:
-            writer.run(lambda session, _batch: insert_usage(session, rows))
-            return
-        with Session(self.engine) as session:
-            insert_usage(session, rows)
-            session.commit()
+        """Durable before the read's answer; one fsync for a group of them."""
+        commit_usage(self.engine, rows)
 
     def usage(
         self,

@@ -178,21 +178,39 @@ class GroupCommitter:
                 job.answer(result)
 
     def _transaction(self, works: list[Work]) -> list[Any]:
-        batch = Batch()
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                results = [work(session, batch) for work in works]
-                session.flush()  # anything a job added as an object
-                batch.write(session)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        results = transaction(self.engine, works)
         self.batches += 1
         self.jobs += len(works)
-        for hook in batch.after_commit:
-            hook()
         return results
+
+
+def transaction(engine: Engine, works: list[Work]) -> list[Any]:
+    """Run `works` in one transaction of their own and commit; their results, in order.
+    The after-commit hooks run only once the commit has succeeded."""
+    batch = Batch()
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            results = [work(session, batch) for work in works]
+            session.flush()  # anything a job added as an object
+            batch.write(session)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    for hook in batch.after_commit:
+        hook()
+    return results
+
+
+def commit(engine: Engine, work: Work) -> Any:
+    """Run `work` and return its result once its rows are committed: in the engine's
+    group commit, or alone where there is no writer (an in-memory database).
+    Blocking: call it from a worker thread."""
+    writer = writer_for(engine)
+    if writer is not None:
+        return writer.run(work)
+    (result,) = transaction(engine, [work])
+    return result
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, GroupCommitter] = weakref.WeakKeyDictionary()

@@ -26,8 +26,8 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
 from approvals.errors import ApprovalsError
-from approvals.store.consents import USAGE_TABLE, UsageRow, insert_usage
-from approvals.store.groupcommit import Batch, Work, writer_for
+from approvals.store.consents import USAGE_TABLE, UsageRow, commit_usage
+from approvals.store.groupcommit import Batch, Work, commit, writer_for
 from approvals.store.tables import Application, DecisionRecord, IssuedLicence, RulesetText
 
 T = TypeVar("T")
@@ -104,17 +104,8 @@ class Store:
         transaction is committed (durable). Blocking: call it from a worker thread."""
         work = self._decision_work(application, record, licence, ruleset, usage)
         try:
-            if self.writer is not None:
-                stored: StoredApplication = self.writer.run(work)
-                return stored
-            with Session(self.engine, expire_on_commit=False) as session:
-                batch = Batch()
-                stored = work(session, batch)
-                batch.write(session)  # the leaf index assigned, the tree grown, in this one
-                session.commit()
-                for hook in batch.after_commit:
-                    hook()
-                return stored
+            stored: StoredApplication = commit(self.engine, work)
+            return stored
         except IntegrityError:
             self._raise_duplicate(application)
             raise
@@ -171,14 +162,7 @@ class Store:
 
     def save_usage(self, rows: Sequence[UsageRow]) -> None:
         """Usage records on their own (reads whose decision was not committed)."""
-        if not rows:
-            return
-        if self.writer is not None:
-            self.writer.run(lambda session, _batch: insert_usage(session, rows))
-            return
-        with Session(self.engine) as session:
-            insert_usage(session, rows)
-            session.commit()
+        commit_usage(self.engine, rows)
 
     def _raise_duplicate(self, application: Application) -> None:
         """`DuplicateSubmission` with the winner, if the Idempotency-Key is what clashed."""
