@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -57,15 +56,14 @@ from approvals.audit.sqllog import DecisionLog
 from approvals.audit.verify import verify_log
 from approvals.bench.charts import line
 from approvals.bench.context import BenchContext
+from approvals.bench.memory import FLAT_MB, rss_mb
 from approvals.bench.report import SectionResult, Table, Target, rate
 from approvals.bench.signed import Run, run_decisions, service_for
 from approvals.sandbox.fixtures import load_fixtures
 from approvals.store.tables import Application, DecisionRecord
 from approvals.store.treestore import SqlTreeStore, lock_for_append
 
-MB = 2**20
 VERIFY_TARGET = 0.80  # issue 5: at least 80% of the bare Ed25519 verification rate
-FLAT_MB = 50.0  # issue 5: RSS flat within 50 MB from 100k to 1M
 
 VERIFY_WORK = """\
 **Speed work on verification (2026-11-30).** First: `verify_record` spent 347 µs on a
@@ -129,10 +127,6 @@ class BuiltLog:
     verify_ok: bool = False
     bare_verify: float = 0.0
     sign_per_s: float = 0.0  # bulk signing + appending rate
-
-
-def rss_mb() -> float:
-    return float(psutil.Process().memory_info().rss) / MB
 
 
 def trimmed_rss_mb() -> tuple[float, float]:
