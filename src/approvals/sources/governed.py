@@ -201,26 +201,20 @@ class GovernedSources:
     def _refused(
         self, loaded: LoadedRuleset, applicant: str, access: Access, scope: Scope, why: str
     ) -> None:
-        at = self.now()
-        self.consents.add_usage(
-            [
-                {
-                    "at": at, "service": self.service, "actor": access.actor,
-                    "applicant": applicant, "item_code": loaded.code,
-                    "application_id": access.application_id,
-                    "stage": "submit" if access.application_id else "prefill",
-                    "purpose": purpose_of(loaded), "grant_id": access.consent_id,
-                    "correlation": access.application_id or "-", "source": source,
-                    "name": name, "key": applicant, "outcome": "refused", "digest": None,
-                    "licence_ids": "[]", "detail": f"refused by the service: {why}",
-                }
-                for source, names in (
-                    ("platform", scope.datasets),
-                    ("licences", scope.licence_types),
-                )
-                for name in names
-            ]
-        )
+        at, detail = self.now(), f"refused by the service: {why}"
+        refused = [
+            ReadEvent("platform", name, applicant, "refused", at, detail=detail)
+            for name in scope.datasets
+        ] + [
+            ReadEvent("licences", name, applicant, "refused", at, detail=detail)
+            for name in scope.licence_types
+        ]
+        stage = "submit" if access.application_id else "prefill"
+        self.consents.add_usage([
+            _usage(event, self.service, applicant, loaded.code, access, stage,
+                   purpose_of(loaded), access.consent_id, access.application_id or "-")
+            for event in refused
+        ])
 
     def _context(self, loaded: LoadedRuleset, grant: ConsentGrant, access: Access) -> ReadContext:
         scope = scope_of(loaded.spec)
@@ -299,7 +293,8 @@ class GovernedSources:
         stage: str,
     ) -> None:
         rows = [
-            _usage(event, self.service, applicant, loaded.code, access, grant, context, stage)
+            _usage(event, self.service, applicant, loaded.code, access, stage,
+                   grant.purpose, grant.id, context.correlation)
             for event in context.events
         ]
         if access.usage is not None:
@@ -318,10 +313,12 @@ def _usage(
     applicant: str,
     item: str,
     access: Access,
-    grant: ConsentGrant,
-    context: ReadContext,
     stage: str,
+    purpose: str,
+    grant_id: str | None,
+    correlation: str,
 ) -> UsageRow:
+    """One usage record (用证留痕): a read, a cache reuse, or a refusal."""
     return {
         "at": event.at,
         "service": service,
@@ -330,9 +327,9 @@ def _usage(
         "item_code": item,
         "application_id": access.application_id,
         "stage": stage,
-        "purpose": grant.purpose,
-        "grant_id": grant.id,
-        "correlation": context.correlation,
+        "purpose": purpose,
+        "grant_id": grant_id,
+        "correlation": correlation,
         "source": event.source,
         "name": event.name,
         "key": event.key,
