@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from approvals.store import (
     Application,
@@ -22,9 +22,11 @@ from approvals.store import (
     IssuedLicence,
     RulesetText,
     Store,
+    StoredApplication,
     open_database,
     utc,
 )
+from approvals.store.groupcommit import Batch, transaction
 
 PG_URL = os.environ.get(
     "APPROVALS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -169,3 +171,23 @@ def test_concurrent_writers_with_one_key_leave_one_application(store: Store) -> 
         t.join()
     assert len(winners) == 1
     assert losers == winners * 7
+
+
+def test_a_ruleset_text_stored_meanwhile_by_another_process_is_no_conflict(store: Store) -> None:
+    """Two API processes decide under a new ruleset version at the same moment: each
+    believes the text unstored, and one commits it between the other's decision work
+    and its commit. The second decision must still commit (insert-if-absent)."""
+    other_process = Store(store.engine)  # its own cache of stored versions
+    app = _application()
+    work = store._decision_work(app, _record(app), None, _ruleset(), ())
+
+    def racing(session: Session, batch: Batch) -> StoredApplication:
+        result = work(session, batch)
+        other_process.keep_ruleset(_ruleset())  # committed on another connection
+        return result
+
+    (stored,) = transaction(store.engine, [racing])
+    assert stored.application.id == app.id
+    assert store.get(app.id) is not None
+    ruleset = store.ruleset_text(_ruleset().hash)
+    assert ruleset is not None and ruleset.text == _ruleset().text

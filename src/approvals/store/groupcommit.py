@@ -27,7 +27,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Insert, Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
@@ -50,6 +51,9 @@ class Batch:
 
     records: list[DecisionRecord] = field(default_factory=list)  # appended in this order
     rows: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
+    # Rows that another process may insert at the same moment (a ruleset version's
+    # text, first used by two API processes at once): inserted unless already there.
+    once: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # keys a job may use to add a row once
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
@@ -61,6 +65,12 @@ class Batch:
             table, values = _values(row)
         self.rows.setdefault(table, []).append(values)
 
+    def insert_once(self, row: SQLModel) -> None:
+        """Insert a row keyed by its content unless a row with its primary key exists,
+        also one committed by another process after this transaction began."""
+        table, values = _values(row)
+        self.once.setdefault(table, []).append(values)
+
     def write(self, session: Session) -> None:
         """Index the records as the log's next leaves, then insert every row, parents
         before children. Call once, after every job's work, inside the transaction."""
@@ -69,10 +79,24 @@ class Batch:
             index_records(session, self.records)
             for record in self.records:
                 self.insert(record)
+        dialect = session.get_bind().dialect.name
         for table in SQLModel.metadata.sorted_tables:  # foreign keys' order
+            once = self.once.get(table)
+            if once:
+                session.execute(_insert_if_absent(dialect, table), once)
             rows = self.rows.get(table)
             if rows:
                 session.execute(insert(table), rows)
+
+
+def _insert_if_absent(dialect: str, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING (SQLite 3.24+, PostgreSQL 9.5+): a check-then-
+    insert would race with another process doing the same between check and insert."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"insert-if-absent is not written for {dialect}")
 
 
 def _values(row: SQLModel) -> tuple[Table, dict[str, Any]]:

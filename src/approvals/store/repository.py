@@ -144,10 +144,10 @@ class Store:
     ) -> Work:
         def work(session: Session, batch: Batch) -> StoredApplication:
             if ruleset is not None and ruleset.hash not in self._stored_rulesets:
-                if ruleset.hash not in batch.seen and session.get(
-                    RulesetText, ruleset.hash
-                ) is None:
-                    batch.insert(ruleset)  # inserted before the application refers to it
+                if ruleset.hash not in batch.seen:
+                    # Inserted before the application refers to it; another process
+                    # may be storing the same version right now.
+                    batch.insert_once(ruleset)
                 batch.seen.add(ruleset.hash)
                 batch.after_commit.append(lambda: self._stored_rulesets.add(ruleset.hash))
             batch.insert(application)
