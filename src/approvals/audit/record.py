@@ -35,8 +35,17 @@ from approvals.audit.canonical import (
 )
 from approvals.audit.encoding import b64decode_strict, b64encode
 from approvals.audit.errors import AuditError, VerificationError
-from approvals.audit.keys import Keyring, SigningKey
+from approvals.audit.keys import Keyring, SigningKey, VerifierKey
 from approvals.audit.merkle import leaf_hash
+
+try:
+    from approvals.audit import _leafcheck
+except ImportError:  # built without a C compiler: the Python path decides alone, slower
+    _leafcheck = None  # type: ignore[assignment]
+
+#: Whether verification asks the C check (_leafcheck.c) first. Only tests turn it off,
+#: to compare the fast path's verdicts and messages with the Python path's.
+FAST_PATH = _leafcheck is not None
 
 SIGNATURE_ALG = "Ed25519"
 _LEAF_PREFIX = b'{"record":'
@@ -148,7 +157,9 @@ def verify_record(leaf: bytes, keyring: Keyring, *, check_canonical: bool = True
         # The leaf must be the RFC 8785 form of what it parses to: one encode of the
         # whole leaf, compared byte for byte.
         try:
-            canonical = is_canonical(leaf, leaf_obj)
+            canonical = (FAST_PATH and _leafcheck.is_canonical(leaf)) or is_canonical(
+                leaf, leaf_obj
+            )
         except AuditError as exc:
             raise VerificationError(
                 "record", expected="RFC 8785 encodable JSON", found=str(exc)
@@ -191,3 +202,53 @@ def verify_record(leaf: bytes, keyring: Keyring, *, check_canonical: bool = True
                 "leaf layout", expected="the signed record", found="a different record value"
             )
     return record
+
+
+class LeafVerifier:
+    """:func:`verify_record` for a stream of leaves, returning only the record's
+    ``log_origin`` (what :func:`approvals.audit.verify.verify_log` compares).
+
+    Most leaves take the fast path: the C check (_leafcheck.c) finds the leaf
+    definitely canonical in one pass over its bytes and hands back the signed bytes'
+    offsets and the five strings the checks need, so no Python object is built for
+    the record. The checks are :func:`verify_record`'s. A leaf the C check is not
+    sure of, or that fails any check, goes through :func:`verify_record` itself, so
+    every verdict and every error message is the Python path's.
+    """
+
+    __slots__ = ("_check_canonical", "_keyring", "_keys")
+
+    def __init__(self, keyring: Keyring, *, check_canonical: bool = True) -> None:
+        self._keyring = keyring
+        self._check_canonical = check_canonical
+        self._keys: dict[str, VerifierKey] = {}  # Keyring.get parses the key id each time
+
+    def __call__(self, leaf: bytes) -> Any:
+        if FAST_PATH and self._check_canonical:
+            origin = self._fast(leaf)
+            if origin is not None:
+                return origin
+        return verify_record(leaf, self._keyring, check_canonical=self._check_canonical).get(
+            "log_origin"
+        )
+
+    def _fast(self, leaf: bytes) -> str | None:
+        """The record's log_origin if every check passes; None if not sure or failed."""
+        parts = _leafcheck.leaf(leaf)
+        if parts is None:
+            return None
+        start, end, record_key_id, origin, alg, key_id, value = parts
+        if alg != SIGNATURE_ALG or record_key_id != key_id:
+            return None
+        signature = b64decode_strict(value)
+        if signature is None or len(signature) != 64:
+            return None
+        key = self._keys.get(key_id)
+        if key is None:
+            try:
+                key = self._keys[key_id] = self._keyring.get(key_id)
+            except VerificationError:
+                return None
+        if origin != key.name or not key.verify(memoryview(leaf)[start:end], signature):
+            return None
+        return origin

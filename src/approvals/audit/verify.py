@@ -32,7 +32,7 @@ from approvals.audit.checkpoint import Checkpoint, checkpoint_of_note, open_chec
 from approvals.audit.errors import AuditError
 from approvals.audit.keys import Keyring
 from approvals.audit.merkle import RootAccumulator, leaf_hash
-from approvals.audit.record import verify_record
+from approvals.audit.record import LeafVerifier
 
 Status = Literal["pass", "fail", "skip"]
 
@@ -124,6 +124,7 @@ def verify_log(
             s5.problem(f"cannot read the earlier checkpoint: {exc}")
     log_origin = origin or (latest.origin if latest else None)
 
+    verify_leaf = LeafVerifier(keyring, check_canonical=check_canonical)
     acc = RootAccumulator()
     prefix_root = acc.root() if earlier is not None and earlier.size == 0 else None
     stored_hashes = 0
@@ -133,10 +134,10 @@ def verify_log(
         else:
             leaf, stored, index = item, None, None
         try:  # step 1
-            record = verify_record(leaf, keyring, check_canonical=check_canonical)
-            if log_origin is not None and record.get("log_origin") != log_origin:
+            record_origin = verify_leaf(leaf)
+            if log_origin is not None and record_origin != log_origin:
                 s1.problem(
-                    f"record {position}: log_origin {record.get('log_origin')!r}, "
+                    f"record {position}: log_origin {record_origin!r}, "
                     f"expected this log's origin {log_origin!r}"
                 )
         except AuditError as exc:
