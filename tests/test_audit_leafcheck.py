@@ -256,6 +256,20 @@ def test_every_one_and_two_byte_string() -> None:
                 assert _python_says_canonical(data), data
 
 
+def test_every_byte_at_every_position_of_a_long_string() -> None:
+    # The scanner skips plain ASCII eight bytes at a time: any one odd byte in a run
+    # must stop it, wherever it sits in the run.
+    for byte in range(256):
+        for at in range(24):
+            body = bytearray(b"abcdefghijklmnopqrstuvwx")
+            body[at] = byte
+            for data in (b'"' + body + b'"', b'["' + body + b'","' + body + b'"]'):
+                if _leafcheck.is_canonical(data):
+                    assert _python_says_canonical(data), data
+                else:
+                    assert not (0x20 <= byte < 0x80 and byte not in b'"\\'), data
+
+
 def test_every_three_byte_sequence_from_e0_to_f4() -> None:
     for first in range(0xE0, 0xF5):
         for second in range(0x70, 0xD0):

@@ -32,6 +32,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MAX_DEPTH 64
@@ -62,6 +63,21 @@ init_tables(void)
     }
 }
 
+/* Whether the 8 bytes at p are all PLAIN (SWAR: a byte's high bit marks it; false
+ * alarms only after a real one, and then the byte loop decides). */
+static int
+plain8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL;
+    uint64_t v, quote, backslash;
+    memcpy(&v, p, 8);
+    quote = v ^ (ones * '"');
+    backslash = v ^ (ones * '\\');
+    return ((v | ((v - ones * 0x20) & ~v) | ((quote - ones) & ~quote)
+             | ((backslash - ones) & ~backslash))
+            & (ones * 0x80)) == 0;
+}
+
 static int
 is_cont(unsigned char c)
 {
@@ -84,6 +100,9 @@ scan_string(Scanner *s, Span *span)
     span->escaped = 0;
     span->high = 0;
     for (;;) {
+        while (s->end - p >= 8 && plain8(p)) {
+            p += 8;
+        }
         while (PLAIN[*p]) {
             p++;
         }
