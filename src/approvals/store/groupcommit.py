@@ -35,6 +35,7 @@ from sqlmodel import Session, SQLModel
 
 from approvals.store.tables import DecisionRecord
 from approvals.store.treestore import index_records
+from approvals.store.writerlock import writer_lock
 
 log = logging.getLogger("approvals.store.groupcommit")
 
@@ -135,6 +136,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._process_lock = writer_lock(engine)  # SQLite: one writer of all processes
         self.batches = 0  # transactions committed (for the benchmark's batch-size figure)
         self.jobs = 0
 
@@ -153,6 +155,8 @@ class GroupCommitter:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+        if self._process_lock is not None:
+            self._process_lock.close()
 
     def _ensure_started(self) -> None:
         if self._thread is None:
@@ -202,7 +206,11 @@ class GroupCommitter:
                 job.answer(result)
 
     def _transaction(self, works: list[Work]) -> list[Any]:
-        results = transaction(self.engine, works)
+        if self._process_lock is None:
+            results = transaction(self.engine, works)
+        else:
+            with self._process_lock.held():
+                results = transaction(self.engine, works)
         self.batches += 1
         self.jobs += len(works)
         return results
