@@ -1,7 +1,8 @@
 """Several API processes on one database, as a deployment on several cores runs them.
 
 Each process has its own caches and its own group-commit writer; what they share is
-the database. Started at the same instant on a new database, both store the text of
+the database. Started at the same instant on a new database, both create the tables
+(under a lock), both store the text of
 the same ruleset versions with their first decisions (once only: insert-if-absent),
 queue for the one write lock, and append to one Merkle tree. Every decision must be
 acknowledged, and the log must verify with every record in it exactly once.
@@ -47,7 +48,7 @@ def _decide(url: str, start: Barrier, offset: int) -> None:
 def test_two_processes_share_one_log(tmp_path: Path) -> None:
     database = tmp_path / "shared.db"
     url = f"sqlite:///{database}"
-    wire(Settings(database_url=url))  # create the schema once, as `approvals serve` does
+    # No schema yet: both processes create it at once, as `serve --workers 2` would.
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(2)
     workers = [ctx.Process(target=_decide, args=(url, start, i * 37)) for i in range(2)]

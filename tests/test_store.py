@@ -23,6 +23,7 @@ from approvals.store import (
     RulesetText,
     Store,
     StoredApplication,
+    create_schema,
     open_database,
     utc,
 )
@@ -191,3 +192,55 @@ def test_a_ruleset_text_stored_meanwhile_by_another_process_is_no_conflict(store
     assert store.get(app.id) is not None
     ruleset = store.ruleset_text(_ruleset().hash)
     assert ruleset is not None and ruleset.text == _ruleset().text
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_processes_starting_at_once_create_the_schema_once(
+    backend: str, tmp_path: Path
+) -> None:
+    """`approvals serve --workers N` starts N processes on one new database; each
+    creates the tables it misses. Without a lock one of them fails with "table
+    already exists" between create_all's check and its CREATE."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'new.db'}"
+        drop = None
+    else:
+        engine, schema = _postgres()
+        with engine.begin() as conn:  # an empty schema: drop what _postgres created
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                conn.execute(text(f'drop table if exists "{table.name}" cascade'))
+        engine.dispose()
+        url = PG_URL + f"?options=-csearch_path%3D{schema}"
+        drop = schema
+    starters = 6
+    start = threading.Barrier(starters)
+    failures: list[BaseException] = []
+
+    def starter() -> None:
+        engine = open_database(url, create=False)  # its own pool, like another process
+        try:
+            start.wait(timeout=30)
+            create_schema(engine)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=starter) for _ in range(starters)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert failures == []
+        store = Store(open_database(url))
+        app = _application()
+        store.save_decision(app, _record(app), None, _ruleset())
+        assert store.get(app.id) is not None
+        store.engine.dispose()
+    finally:
+        if drop:
+            cleanup = open_database(PG_URL, create=False)
+            with cleanup.begin() as conn:
+                conn.execute(text(f"drop schema {drop} cascade"))
+            cleanup.dispose()

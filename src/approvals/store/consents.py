@@ -21,6 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from approvals.store.database import create_schema
 from approvals.store.groupcommit import commit
 from approvals.store.tables import utc
 
@@ -153,7 +154,7 @@ class ConsentStore:
     engine: Engine
 
     def __post_init__(self) -> None:
-        SQLModel.metadata.create_all(self.engine, tables=TABLES)
+        create_schema(self.engine, TABLES)
 
     def add_grant(self, grant: ConsentGrant) -> ConsentGrant:
         commit(self.engine, lambda session, _batch: session.add(grant))  # grouped

@@ -8,17 +8,19 @@ transactions on power loss, and an acknowledged decision must never be lost
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event, func, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel, create_engine
 
 # Imported to register the tables on SQLModel.metadata.
 from approvals.store import logtables, tables  # noqa: F401
+from approvals.store.writerlock import writer_lock
 
 DATABASE_URL_ENV = "APPROVALS_DATABASE_URL"
 DEFAULT_URL = "sqlite:///var/approvals.db"
@@ -30,6 +32,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # held ~300 MB more at a million log records. 16 kept, up to 48 open at once.
 SQLITE_POOL_SIZE = 16
 SQLITE_POOL_OVERFLOW = 32
+# PostgreSQL advisory lock key for creating the schema ("APPR" + "LOG" + 3; see
+# store/treestore.py for 1 and 2).
+SCHEMA_LOCK = 0x41505052_4C4F4703
 
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:
@@ -46,8 +51,28 @@ def open_database(url: str | None = None, *, create: bool = True) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     if create:
-        SQLModel.metadata.create_all(engine)
+        create_schema(engine)
     return engine
+
+
+def create_schema(engine: Engine, only: Sequence[Table] | None = None) -> None:
+    """Create the tables that are missing, also when several processes start at once
+    (`approvals serve --workers N`): create_all checks, then creates, and a second
+    process between the two would fail with "table already exists". The check and
+    the creation run under a lock: PostgreSQL's advisory lock (DDL is transactional
+    there), or the SQLite file's writer lock."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+            SQLModel.metadata.create_all(conn, tables=only)
+        return
+    lock = writer_lock(engine)
+    try:
+        with lock.held() if lock is not None else nullcontext():
+            SQLModel.metadata.create_all(engine, tables=only)
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 def _sqlite(url: str, database: str | None) -> Engine:
