@@ -36,11 +36,17 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
+    yield from _serve(tmp_path)
+
+
+def _serve(tmp_path: Path, *options: str, output: list[str] | None = None) -> Iterator[str]:
+    """`approvals serve` on a free port until the generator is closed; what it printed
+    is appended to `output`."""
     port = _free_port()
     env = os.environ | {"APPROVALS_DATABASE_URL": f"sqlite:///{tmp_path / 'approvals.db'}"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from approvals.cli import main; main()", "serve",
-         "--port", str(port)],
+         "--port", str(port), *options],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -65,6 +71,8 @@ def server(tmp_path: Path) -> Iterator[str]:
             proc.kill()
             proc.wait()
         if proc.stdout:
+            if output is not None:
+                output.append(proc.stdout.read().decode())
             proc.stdout.close()
 
 
@@ -95,3 +103,56 @@ def test_the_whole_flow_over_loopback_http(server: str) -> None:
         assert record["ruleset"] == decision["ruleset"]
         provenance = record["inputs"]["person"]["provenance"]
         assert provenance["source"] == "platform" and provenance["digest"]
+
+
+def test_settings_survive_the_trip_to_a_worker_process(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url="postgresql+psycopg://approvals@db/approvals", rulesets_dir=tmp_path,
+        licences_dir=tmp_path / "licences", sandbox=False, fixtures=tmp_path / "people.json",
+        sources_base_url="https://platform.example", token_secret="s3cret", token_ttl=60,
+        signing_key_file=tmp_path / "log.key", log_name="approvals.example/log",
+        previous_keys=("old+01020304+AAAA", "older+05060708+BBBB"),
+    )
+    assert Settings.from_env(settings.to_env()) == settings
+    assert Settings.from_env(Settings().to_env()) == Settings()
+
+
+def test_several_worker_processes_share_the_port_the_database_and_the_log(
+    tmp_path: Path,
+) -> None:
+    """`approvals serve --workers 2`: both processes answer on one port, decide into one
+    database and one Merkle tree, and one of them signs checkpoints over all of it."""
+    printed: list[str] = []
+    serving = _serve(tmp_path, "--workers", "2", output=printed)
+    base = next(serving)
+    try:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            r = http.post("/v1/sandbox/tokens", json={"subject": STAFF, "role": "staff"})
+            staff = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            grant = citizen_consent_sync(http, OLD, "longevity-allowance")
+            body = {"item": "longevity-allowance", "applicant": OLD, "on": "2026-11-30",
+                    "form": {"bank_account": "6222020200112233445"}, "consent_id": grant}
+            ids = set()
+            for n in range(12):  # new connections, so the kernel spreads them
+                with httpx.Client(base_url=base, timeout=30) as fresh:
+                    r = fresh.post("/v1/applications", json=body,
+                                   headers=staff | {"Idempotency-Key": f"k{n}"})
+                assert r.status_code == 201, r.text
+                ids.add(r.json()["id"])
+            assert len(ids) == 12
+            deadline = time.monotonic() + 10
+            while True:  # the sequencer signs at least once a second
+                note = http.get("/v1/audit/checkpoint").text
+                if note.splitlines()[1] == "12" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert note.splitlines()[1] == "12", note
+    finally:
+        serving.close()
+    assert printed[0].count("Started server process") == 2, printed[0]
+    url = f"sqlite:///{tmp_path / 'approvals.db'}"
+    approvals = str(Path(sys.executable).parent / "approvals")
+    verify = subprocess.run([approvals, "audit", "verify", "--database", url],
+                            capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "12 records, every signature verified" in verify.stdout

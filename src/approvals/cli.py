@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -353,6 +354,14 @@ def serve(
     host: Annotated[str, typer.Option(help="监听地址 / listen address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
     fixtures: FixturesOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="工作进程数 / worker processes sharing the port and the database "
+            "(one per core: durable_rules holds the GIL, so one process uses one core)",
+        ),
+    ] = 1,
 ) -> None:
     """启动服务（含沙箱）/ Run the API with the sandbox mounted; SQLite under ./var/."""
     import uvicorn
@@ -368,11 +377,20 @@ def serve(
     if fixtures is not None:
         settings = settings.with_(fixtures=fixtures)
     try:
-        application = create_app(settings)
+        application = create_app(settings)  # also checks the configuration before forking
     except (ApprovalsError, LicenceError) as exc:
         raise _fail(f"无法启动 / cannot start: {exc}") from None
     typer.echo(f"Approvals 秒批 on http://{loopback}:{port}  (OpenAPI: /docs, /openapi.json)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level="info")
+        return
+    # Each worker builds its own app from the environment: hand it what was decided here.
+    os.environ.update(settings.to_env())
+    typer.echo(f"{workers} worker processes; one of them signs the log's checkpoints")
+    uvicorn.run(
+        "approvals.api.app:create_app", factory=True, workers=workers,
+        host=host, port=port, log_level="info",
+    )
 
 
 def main() -> None:

@@ -89,6 +89,28 @@ class Settings:
             ),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The environment from which :meth:`from_env` rebuilds these settings: how
+        `approvals serve --workers N` hands its settings to each worker process."""
+        env = {
+            DATABASE_URL_ENV: self.database_url,
+            "APPROVALS_SANDBOX": "1" if self.sandbox else "0",
+            "APPROVALS_TOKEN_TTL": str(self.token_ttl),
+            "APPROVALS_LOG_NAME": self.log_name,
+            "APPROVALS_PREVIOUS_KEYS": " ".join(self.previous_keys),
+        }
+        optional = {
+            "APPROVALS_RULESETS_DIR": self.rulesets_dir,
+            "APPROVALS_LICENCES_DIR": self.licences_dir,
+            "APPROVALS_SANDBOX_FIXTURES": self.fixtures,
+            "APPROVALS_SOURCES_BASE_URL": self.sources_base_url,
+            "APPROVALS_SIGNING_KEY_FILE": self.signing_key_file,
+        }
+        env.update({name: str(value) for name, value in optional.items() if value is not None})
+        if self.token_secret != SANDBOX_SECRET:
+            env["APPROVALS_TOKEN_SECRET"] = self.token_secret
+        return env
+
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 

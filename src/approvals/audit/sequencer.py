@@ -8,8 +8,10 @@ once a second, whether or not anyone asks for one.
 On PostgreSQL the sequencer is elected with a session-level advisory lock
 (``pg_try_advisory_lock``) held on a connection of its own: one process among all
 API processes holds it; when that process dies its connection closes, the lock is
-released and another process takes over at its next tick. On SQLite there is one
-process, and it is the sequencer.
+released and another process takes over at its next tick. On a SQLite file the
+election is the same with a non-blocking ``flock`` on ``<database>-sequencer.lock``
+(:func:`approvals.store.writerlock.sequencer_lock`), which the kernel releases when
+the holder dies; an in-memory database has one process, and it is the sequencer.
 
 Even two sequencers at once could not fork the log: every signing holds the append
 lock and checks the newest stored checkpoint first (:meth:`DecisionLog.sign`).
@@ -31,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from approvals.audit.sqllog import DecisionLog, LogIntegrityError, StoredCheckpoint
 from approvals.store.treestore import SEQUENCER_LOCK
+from approvals.store.writerlock import FileLock, sequencer_lock
 
 log = logging.getLogger("approvals.audit.sequencer")
 
@@ -43,6 +46,7 @@ class Sequencer:
         self.log = decision_log
         self.interval = interval
         self._leader: Connection | None = None
+        self._file_leader: FileLock | None = None
         self._started = False
         self.halted: str | None = None  # why signing stopped, if it did
 
@@ -53,7 +57,7 @@ class Sequencer:
     def lead(self) -> bool:
         """True when this process is the sequencer (trying to become it if no one is)."""
         if not self.postgresql:
-            return True
+            return self._lead_sqlite()
         if self._leader is not None:
             try:
                 self._leader.execute(select(1))
@@ -76,7 +80,24 @@ class Sequencer:
         log.info("this process is now the log sequencer")
         return True
 
+    def _lead_sqlite(self) -> bool:
+        if self._file_leader is not None:
+            return True
+        lock = sequencer_lock(self.log.engine)
+        if lock is None:  # in memory: this process is the only one
+            return True
+        if not lock.try_acquire():
+            lock.close()
+            return False
+        self._file_leader = lock
+        self._started = False
+        log.info("this process is now the log sequencer")
+        return True
+
     def _drop_leadership(self) -> None:
+        if self._file_leader is not None:
+            self._file_leader.close()
+            self._file_leader = None
         if self._leader is not None:
             with contextlib.suppress(SQLAlchemyError):
                 # Close the database session itself (not just return it to the pool):

@@ -9,6 +9,9 @@ kernel wakes at once: the group-commit writers of all processes take it around e
 transaction, so they alternate without sleeping. SQLite's own lock still guards
 correctness; this lock only decides who goes next.
 
+The same kind of file, held for a process's life, elects the one process that signs
+the log's checkpoints (:func:`sequencer_lock`, used by `approvals.audit.sequencer`).
+
 PostgreSQL and in-memory databases need none (PostgreSQL queues writers itself).
 """
 
@@ -43,7 +46,19 @@ class FileLock:
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def try_acquire(self) -> bool:
+        """Take the lock without waiting and keep it until :meth:`close` (or this
+        process's death, when the kernel releases it): an election."""
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
     def close(self) -> None:
+        """Release the lock, if held, and close the file."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -52,8 +67,18 @@ class FileLock:
 def writer_lock(engine: Engine) -> FileLock | None:
     """The lock a writer holds around each transaction on `engine`'s database, if its
     database is a SQLite file (the lock file sits beside it: `<database>-writer.lock`)."""
+    return _beside(engine, "writer")
+
+
+def sequencer_lock(engine: Engine) -> FileLock | None:
+    """The lock the log sequencer of a SQLite file holds for its life
+    (`<database>-sequencer.lock`), as PostgreSQL's sequencer holds an advisory lock."""
+    return _beside(engine, "sequencer")
+
+
+def _beside(engine: Engine, role: str) -> FileLock | None:
     url = engine.url
     database = url.database
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
-    return FileLock(Path(database + "-writer.lock"))
+    return FileLock(Path(f"{database}-{role}.lock"))
