@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 import httpx
 
 from approvals import __version__
+from approvals.sources.aiotransport import AiohttpTransport
 from approvals.sources.payload import digest
 from approvals.sources.resilience import Resilience
 from approvals.spec.connectors import Pool, Timeouts
@@ -54,7 +55,8 @@ class JsonClient:
     """A pooled `httpx.AsyncClient` for one source.
 
     `transport` is injected, never patched: tests pass `httpx.MockTransport` or
-    `httpx.ASGITransport(app=sandbox_app)`, production passes nothing (real HTTP).
+    `httpx.ASGITransport(app=sandbox_app)`, production passes nothing (real HTTP, on
+    `approvals.sources.aiotransport`).
     `exchange` replaces HTTP altogether for a source in the same process; every status,
     JSON and payload check, retry and breaker applies to its answers as to HTTP ones.
     One instance serves many decisions concurrently; close it with `aclose()`.
@@ -79,6 +81,14 @@ class JsonClient:
         self.resilience = resilience or Resilience()
         pool = pool or Pool()
         self._clock = clock
+        limits = httpx.Limits(
+            max_connections=pool.max_connections,
+            max_keepalive_connections=pool.max_keepalive,
+            keepalive_expiry=pool.keepalive_expiry,
+        )
+        if transport is None and exchange is None:
+            # Real HTTP: aiohttp's C parser under httpx's client (sources/aiotransport.py).
+            transport = AiohttpTransport(limits=limits, verify=verify)
         self._client = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
@@ -90,11 +100,7 @@ class JsonClient:
                 # connecting: both mean the source (or we) are saturated.
                 pool=self.timeouts.connect,
             ),
-            limits=httpx.Limits(
-                max_connections=pool.max_connections,
-                max_keepalive_connections=pool.max_keepalive,
-                keepalive_expiry=pool.keepalive_expiry,
-            ),
+            limits=limits,
             headers={
                 "Accept": "application/json",
                 "User-Agent": f"approvals/{__version__}",
