@@ -1,7 +1,8 @@
 """Issue 5, part 3: the service over HTTP, at rising request rates.
 
-`approvals serve` (uvicorn with uvloop and httptools, one process) runs on loopback
-with a fresh SQLite file. Its data sources are the sandbox data platform and licence
+`approvals serve` (uvicorn with uvloop and httptools) runs on loopback with a fresh
+SQLite file, first as one process, then as two (`--workers 2`, one per
+core). Its data sources are the sandbox data platform and licence
 store served by a second `approvals serve` on another loopback port (only its
 `/sandbox/...` mounts are used), read over real HTTP through the production connectors
 (`APPROVALS_SOURCES_BASE_URL`), as real providers are separate systems. A load
@@ -58,9 +59,16 @@ httpx for the provider reads.
 
 
 def _cpu(process: subprocess.Popen[bytes]) -> float:
-    """CPU seconds `process` has used so far (user + system)."""
-    times = psutil.Process(process.pid).cpu_times()
-    return float(times.user + times.system)
+    """CPU seconds `process` and its live children (uvicorn's workers) have used so far."""
+    parent = psutil.Process(process.pid)
+    total = 0.0
+    for p in [parent, *parent.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _free_port() -> int:
@@ -150,31 +158,75 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes], seconds: float = 60.
     raise RuntimeError("approvals serve did not become ready")
 
 
+#: Service processes tried: one, and one per core of this machine (`serve --workers`).
+WORKERS = (1, 2)
+
+
 def over_http(ctx: BenchContext) -> SectionResult:
     rates = [25.0, 50.0] if ctx.quick else [25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 500.0]
     seconds = 2.0 if ctx.quick else 5.0
+    rows = []
+    best: dict[int, float] = {}
+    for workers in WORKERS:
+        found, tried = _rising_rates(workers, rates, seconds)
+        best[workers] = found
+        rows += tried
+    top = max(best.values())
+    summary = ", ".join(
+        f"{n} service process{'es' if n > 1 else ''}: {b:,.0f}/s" for n, b in best.items()
+    )
+    return SectionResult(
+        key="http",
+        title="Over HTTP",
+        about=__doc__ or "",
+        table=Table(
+            ("service processes", "offered/s", "answered/s", "p50 (ms)", "p99 (ms)", "errors",
+             "service CPU ms/decision", "providers CPU ms/decision", "p99 < 100 ms"),
+            rows,
+        ),
+        notes=[f"Highest rate with p99 under 100 ms — {summary}.", SPEED_WORK],
+        targets=[
+            Target(
+                "decisions over HTTP with p99 < 100 ms",
+                f">= {TARGET_RATE:,.0f}/s",
+                f"{top:,.0f}/s ({summary})" if top else "none of the rates tried",
+                top >= TARGET_RATE,
+            )
+        ],
+    )
+
+
+def _rising_rates(
+    workers: int, rates: list[float], seconds: float
+) -> tuple[float, list[tuple[str, ...]]]:
+    """The service with `workers` processes and fresh databases, at each rate in turn
+    until p99 passes a second; the highest rate that held p99 < 100 ms, and the rows."""
     port, providers_port = _free_port(), _free_port()
     base = f"http://127.0.0.1:{port}"
     providers = f"http://127.0.0.1:{providers_port}"
-    rows = []
+    rows: list[tuple[str, ...]] = []
     best = 0.0
     with tempfile.TemporaryDirectory(prefix="approvals-bench-http-") as tmp:
         exe = Path(sys.executable).with_name("approvals")
 
-        def start(serve_port: int, database: str, **extra: str) -> subprocess.Popen[bytes]:
+        def start(
+            serve_port: int, database: str, *options: str, **extra: str
+        ) -> subprocess.Popen[bytes]:
             url = f"sqlite:///{Path(tmp) / database}"
             return subprocess.Popen(
-                [str(exe), "serve", "--port", str(serve_port)],
+                [str(exe), "serve", "--port", str(serve_port), *options],
                 env=dict(os.environ, APPROVALS_DATABASE_URL=url, **extra),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
 
         sandbox = start(providers_port, "providers.db")
-        server = start(port, "http.db", APPROVALS_SOURCES_BASE_URL=providers)
+        server = start(
+            port, "http.db", "--workers", str(workers), APPROVALS_SOURCES_BASE_URL=providers
+        )
         try:
             _wait_ready(providers, sandbox)
             _wait_ready(base, server)
-            _load(base, rates[0], 1.0)  # warm-up: imports, grants, caches
+            _load(base, rates[0], 1.0 * workers)  # warm-up: imports, grants, caches
             for r in rates:
                 before = _cpu(server), _cpu(sandbox)
                 got = _load(base, r, seconds)
@@ -183,7 +235,7 @@ def over_http(ctx: BenchContext) -> SectionResult:
                 achieved = (got["sent"] - got["errors"]) / got["seconds"]
                 ok = got["errors"] == 0 and got["p99"] * 1000 < P99_LIMIT_MS
                 rows.append((
-                    rate(r), rate(achieved), f"{got['p50'] * 1000:.1f}",
+                    str(workers), rate(r), rate(achieved), f"{got['p50'] * 1000:.1f}",
                     f"{got['p99'] * 1000:.1f}", str(got["errors"]),
                     f"{used[0]:.1f}", f"{used[1]:.1f}", "yes" if ok else "no",
                 ))
@@ -195,25 +247,7 @@ def over_http(ctx: BenchContext) -> SectionResult:
             for process in (server, sandbox):
                 process.terminate()
                 process.wait(timeout=30)
-    return SectionResult(
-        key="http",
-        title="Over HTTP",
-        about=__doc__ or "",
-        table=Table(
-            ("offered/s", "answered/s", "p50 (ms)", "p99 (ms)", "errors",
-             "service CPU ms/decision", "providers CPU ms/decision", "p99 < 100 ms"),
-            rows,
-        ),
-        notes=[SPEED_WORK],
-        targets=[
-            Target(
-                "decisions over HTTP with p99 < 100 ms",
-                f">= {TARGET_RATE:,.0f}/s",
-                f"{best:,.0f}/s" if best else "none of the rates tried",
-                best >= TARGET_RATE,
-            )
-        ],
-    )
+    return best, rows
 
 
 if __name__ == "__main__":
