@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install serve test lint bench clean
 
 # The C extension is built by the install: a changed source must rebuild it.
-$(STAMP): pyproject.toml src/approvals/audit/_leafcheck.c
+$(STAMP): pyproject.toml setup.py src/approvals/audit/_leafcheck.c
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || { echo "Python 3.11+ is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
