@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +42,48 @@ def test_a_cancelled_waiter_does_not_stop_the_writer(tmp_path: Path) -> None:
     assert stored == [1, 2, 3]
     writer.close()
     engine.dispose()
+
+
+def _loop_progress_during_commit(tmp_path: Path, *, contended: bool) -> tuple[int, int]:
+    """How far a busy event loop gets in the first and the second half of a 60 ms
+    transaction of the writer that serves it."""
+    engine = open_database(f"sqlite:///{tmp_path / 'p.db'}")
+    writer = GroupCommitter(engine)
+    lock = writer._process_lock
+    assert lock is not None  # a SQLite file has a cross-process write lock
+    if contended:
+        lock.contended_at = time.monotonic()  # as if another process had just waited
+    ticks = 0
+    seen: list[int] = []
+
+    def work(_session: Any, _batch: Any) -> None:
+        seen.append(ticks)
+        time.sleep(0.03)  # GIL released: only parking keeps the loop from running
+        seen.append(ticks)
+        time.sleep(0.03)
+        seen.append(ticks)
+
+    async def main() -> None:
+        nonlocal ticks
+        writer.loop = asyncio.get_running_loop()
+        future = asyncio.wrap_future(writer.submit(work))
+        while not future.done():
+            ticks += 1
+            await asyncio.sleep(0)
+        await future
+
+    asyncio.run(main())
+    writer.close()
+    return seen[1] - seen[0], seen[2] - seen[1]
+
+
+def test_the_loop_is_parked_while_a_contended_write_lock_is_held(tmp_path: Path) -> None:
+    # Another process wants the lock: the loop waits out the transaction (it may run
+    # a little before it reaches the parking callback, never in the second half).
+    _first, second = _loop_progress_during_commit(tmp_path, contended=True)
+    assert second == 0
+
+
+def test_the_loop_runs_on_while_no_other_process_wants_the_lock(tmp_path: Path) -> None:
+    first, second = _loop_progress_during_commit(tmp_path, contended=False)
+    assert first > 10 and second > 10

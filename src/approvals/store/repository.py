@@ -123,6 +123,7 @@ class Store:
         if self.writer is None:
             return await self.run(self.save_decision, application, record, licence, ruleset, usage)
         work = self._decision_work(application, record, licence, ruleset, usage)
+        self.writer.loop = asyncio.get_running_loop()
         try:
             # Shielded: a cancelled request (a client that hung up) must not cancel a job
             # the writer may be committing; its decision stands and is in the log.

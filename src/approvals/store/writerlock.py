@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,13 +35,18 @@ class FileLock:
         self.path = path
         self._fd: int | None = None
         self._threads = threading.Lock()  # flock is per open file, not per thread
+        self.contended_at = -float("inf")  # when a holder last had to wait (monotonic)
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         with self._threads:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks without the GIL
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another process is writing
+                self.contended_at = time.monotonic()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks without the GIL
             try:
                 yield
             finally:
