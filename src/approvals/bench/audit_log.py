@@ -87,7 +87,7 @@ record (5,000 distinct leaves): orjson parsing 12, the float/BMP scan 10 (CPytho
 byte searches run at about 1 ns a byte on this data), reading the row 5–7, re-encoding
 4.5, SHA-256 3.5, the rest ~3. Parsing and re-encoding alone take nearly all of the
 17 µs that 80% leaves; it would take a canonical-form check that builds no Python
-objects (a C or Rust validator, not among the dependencies). Threads do not change the share:
+objects (a C or Rust validator; built in the paragraph after next). Threads do not change the share:
 `cryptography` releases the GIL in `verify`, but against the bare rate on as many
 threads, as it must be compared, a pipeline spends the same CPU per record, so on
 busy cores the share stays 68 / (68 + overhead); not done. Tried and dropped: rejecting

@@ -55,6 +55,20 @@ decision, one service process tops out near 140 decisions/s on a free core, and 
 machine's two cores also run the providers and the load generator: 500/s with p99 under
 100 ms needs several service processes on more cores, or a cheaper HTTP client than
 httpx for the provider reads.
+
+**Later the same day (a slower machine: ~15 ms of service CPU a decision over HTTP).**
+Source reads over real HTTP now go through aiohttp under httpx's client
+(sources/aiotransport.py): one GET of a 1.6 KB JSON answer from a local uvicorn cost
+1,277 µs of client CPU through httpx's own transport, 354 µs through httpx on aiohttp
+and 158 µs through aiohttp alone; the connectors keep httpx's client, whose timeouts,
+limits and exceptions the retries, breakers and error translation are written against.
+Service CPU per decision 15.5 → ~11 ms; 50/s went from p99 736 ms to 58-80 ms. The
+service also runs as two processes (`--workers 2`, the second row group): at 100/s
+two processes answered with p50 19 ms but p99 150-270 ms. What is left per decision
+over HTTP on this machine: ~11 ms in the service (about a quarter uvicorn, FastAPI and
+the request's own JSON; a quarter httpx's client layers and the wire; the decision
+itself ~4 ms) and ~2 ms in the providers. 500/s would take ~6.5 cores at that cost;
+tried and dropped: `gc.freeze()` after start-up (no change in p99 through the noise).
 """
 
 

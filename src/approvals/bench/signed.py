@@ -79,18 +79,47 @@ Each step, as CPU ms per decision and decisions/s after it:
 - no deep copy of a read used by one input, the ruleset row built only until it is
   stored, prepared statements: about 2.5 ms, about 400/s.
 
-**Why 2,000/s is still out of reach.** The process is bound by one core of Python
-(durable_rules never releases the GIL, and everything around it is Python): ~2.5 ms
-of CPU a decision caps it near 400/s. Where those 2.5 ms go (py-spy): reading the
-inputs ~25% (asyncio tasks, the clients' status, JSON and payload checks, digests,
+**Third round (2026-11-30, later): the second core.** This session's machine was
+slower (bare Ed25519 signing ~21,000/s against ~34,700/s before; one process ~4 ms of
+CPU a decision, 240-300/s). durable_rules holds the GIL, so one process decides on one
+core; `approvals serve --workers N` now runs one process per core, and this section
+measures two processes on one SQLite file. Running them together first found two bugs,
+each now fixed and tested: a new ruleset version's text inserted by both processes
+failed a decision (IntegrityError; now `INSERT ... ON CONFLICT DO NOTHING`), and two
+processes creating the schema at once failed ("table already exists"; now under a
+lock). Then, each step as two processes' combined rate (32 callers each):
+
+- as first run: ~290/s, p99 ~0.9-1.3 s, one process at 233/s and the other at 148/s:
+  a writer that found SQLite's write lock taken slept in its busy handler (1, 2, 5,
+  10 ... ms);
+- the group-commit writers of all processes queue on a `flock` beside the database
+  (the kernel wakes the next at once): ~335-363/s, p99 ~270-480 ms, both processes
+  at the same rate. The lock was then held ~100% of the time: ~29 ms a transaction
+  of ~12 decisions for ~4 ms of CPU, the writer waiting for its own process's GIL
+  after every SQLite call;
+- while other processes want the lock, the holder parks its own event loop for the
+  transaction (a callback that waits, GIL released): held 10-14 ms a transaction,
+  436-533/s, p99 280-380 ms.
+
+Tried and dropped: smaller GIL switch intervals (1 and 0.2 ms: no gain); waiting for
+the loop to park before the transaction (20 ms: 387-459/s; 2 ms: 425-489/s: the lock is
+held meanwhile); parking without contention (one process: 223-255/s against 293-326/s,
+smaller batches); inserting the writer's rows through pre-compiled statements on the
+DB-API cursor instead of SQLAlchemy's executemany (no difference measurable through
+the noise: the writer's time is SQLite's and the GIL's, not SQLAlchemy's);
+uvloop for this in-process run (within the ±15% noise).
+
+**Why 2,000/s is still out of reach.** Each process is bound by one core of Python
+at ~3.5-4.5 ms of CPU a decision on this machine (~2.5 ms on the faster one): reading
+the inputs ~25% (asyncio tasks, the clients' status, JSON and payload checks, digests,
 licence views, the providers' own work), building and signing the record ~15%, the
 writer's transaction ~15%, the two lookups before the reads ~10%, the engine ~7%, the
-rest asyncio and thread hand-offs. A second process does not double it: two processes
-on one SQLite file reached 435/s (they queue for its one write lock), and on
-PostgreSQL (whose server shares the two cores) 250/s with one process and 278/s with
-two. 2,000/s means 0.5 ms of CPU per decision on one core, or 1 ms on two with no
-contention: a different shape of service (decision workers in several processes
-feeding one writer process, no ORM, no per-read asyncio task), not more trimming.
+rest asyncio and thread hand-offs. Two cores at ~4 ms make ~500/s at best, which two
+processes now reach. 2,000/s on two cores needs ~1 ms of CPU a decision: a different
+shape of service (no ORM, no per-read asyncio task, the record built and signed in
+one pass), not more trimming, or more cores: processes scale until the one write lock
+is busy (~10 ms a transaction of ~7 decisions: ~700/s on SQLite; PostgreSQL queues
+appends on an advisory lock instead).
 """
 CONCURRENCY = 32
 
