@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table as SqlTable
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -60,8 +61,12 @@ from approvals.bench.memory import FLAT_MB, rss_mb
 from approvals.bench.report import SectionResult, Table, Target, rate
 from approvals.bench.signed import Run, run_decisions, service_for
 from approvals.sandbox.fixtures import load_fixtures
+from approvals.store.bulkinsert import insert_many
 from approvals.store.tables import Application, DecisionRecord
 from approvals.store.treestore import SqlTreeStore, lock_for_append
+
+APPLICATIONS: SqlTable = Application.__table__  # type: ignore[attr-defined]
+RECORDS: SqlTable = DecisionRecord.__table__  # type: ignore[attr-defined]
 
 VERIFY_TARGET = 0.80  # issue 5: at least 80% of the bare Ed25519 verification rate
 
@@ -224,12 +229,12 @@ def append_signed(engine: Engine, signed: Signed) -> None:
     own `MerkleLog.append_hashes` under the append lock, leaf indexes in order."""
     apps, records, leaves = signed
     with Session(engine) as s:
-        s.execute(insert(Application), apps)
+        insert_many(s, APPLICATIONS, apps)
         lock_for_append(s)
         start = MerkleLog(SqlTreeStore(s)).append_hashes(leaves)
         for offset, row in enumerate(records):
             row["leaf_index"] = start + offset
-        s.execute(insert(DecisionRecord), records)
+        insert_many(s, RECORDS, records)
         s.commit()
 
 
