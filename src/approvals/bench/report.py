@@ -84,6 +84,14 @@ class BenchReport:
     versions: dict[str, str]
     sections: list[SectionResult] = field(default_factory=list)
     seconds: float = 0.0
+    section_seconds: list[float] = field(default_factory=list)  # one per section, in order
+
+    def timings(self) -> str:
+        """Where the run's time went, section by section."""
+        return ", ".join(
+            f"{s.title.lower()} {t:.0f} s"
+            for s, t in zip(self.sections, self.section_seconds, strict=False)
+        )
 
     @property
     def targets(self) -> list[Target]:
@@ -99,7 +107,7 @@ class BenchReport:
             out += ["", f"== {section.title}", section.table.text()]
         if self.targets:
             out += ["", "== Targets", _targets_table(self.targets).text()]
-        out.append(f"\n{self.seconds:.0f} s in all")
+        out.append(f"\n{self.seconds:.0f} s in all ({self.timings()})")
         return "\n".join(out)
 
     def markdown(self, out_dir: Path) -> str:
@@ -113,7 +121,8 @@ class BenchReport:
             f"Measured {when} on this machine: {self.machine.cpus} CPUs "
             f"({self.machine.processor}), {self.machine.system}, Python {self.machine.python}; "
             f"{versions}. The run took {self.seconds:.0f} s"
-            f"{' in quick mode (short timings, fewer inputs)' if self.quick else ''}.",
+            f"{' in quick mode (short timings, fewer inputs)' if self.quick else ''}"
+            f" ({self.timings()}).",
             "Figures are noisy on a shared 2-core machine: compare rows of one run, not runs.",
         ]
         if self.targets:

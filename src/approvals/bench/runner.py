@@ -62,7 +62,9 @@ def run_bench(
     start = time.perf_counter()
     for section in sections:
         echo(f"... {section.__name__}")
+        began = time.perf_counter()
         report.sections.append(section(ctx))
+        report.section_seconds.append(time.perf_counter() - began)
     report.seconds = time.perf_counter() - start
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / PAGE).write_text(report.markdown(out_dir), encoding="utf-8")
