@@ -134,7 +134,7 @@ def engine_only(ctx: BenchContext) -> SectionResult:
 def engine_rules_only(ctx: BenchContext) -> SectionResult:
     """Informative: every implementation is handed the facts our engine derived."""
     quick = Budget.for_run(True)
-    budget = quick if ctx.quick else Budget(round_seconds=0.3, rounds=5)
+    budget = quick if ctx.quick else Budget(round_seconds=0.3, rounds=3)
     items = measure_items(ctx, FROM_FACTS, budget)
     chart = grouped_bars(
         ctx.charts / "engine-rules-only.png",

@@ -33,7 +33,7 @@ class Budget:
 
     @classmethod
     def for_run(cls, quick: bool) -> Budget:
-        return cls(0.15, 3) if quick else cls(0.6, 5)
+        return cls(0.15, 3) if quick else cls(0.6, 3)
 
 
 def _passes(calls: Sequence[Call], seconds: float) -> int:
