@@ -179,7 +179,7 @@ WORKERS = (1, 2)
 
 def over_http(ctx: BenchContext) -> SectionResult:
     rates = [25.0, 50.0] if ctx.quick else [25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 500.0]
-    seconds = 2.0 if ctx.quick else 4.0
+    seconds = 2.0 if ctx.quick else 3.0
     rows = []
     best: dict[int, float] = {}
     for workers in WORKERS:

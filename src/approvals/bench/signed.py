@@ -243,7 +243,7 @@ async def _measure(
         signed = [
             r.record for r in wired.service.store.records(limit=len(cases))
         ]  # the bytes the service signed
-        for _ in range(2 if ctx.quick else 3):  # interleaved, best of N (noisy machine)
+        for _ in range(2):  # interleaved, best of 2 (noisy machine)
             rounds.append(await run_decisions(wired, cases, per_round))
             bare.append(bare_sign_rate(wired.service.signer, signed, 0.5 if ctx.quick else 1.0))
         writer = wired.service.store.writer
