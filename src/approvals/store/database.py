@@ -83,7 +83,13 @@ def _sqlite(url: str, database: str | None) -> Engine:
         options["poolclass"] = StaticPool
     else:
         Path(database or "").parent.mkdir(parents=True, exist_ok=True)
-        options.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW)
+        # Last in, first out: a quiet service keeps reusing the same few connections,
+        # whose page caches (2 MB each, SQLite's default) are warm, instead of cycling
+        # through all 16 and filling every cache (make bench saw RSS grow 39-69 MB from
+        # 100k to 1M records, most of it SQLite's caches on rotated connections).
+        options.update(
+            pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW, pool_use_lifo=True
+        )
     engine = create_engine(url, **options)
 
     @event.listens_for(engine, "connect")
