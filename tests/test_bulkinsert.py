@@ -15,7 +15,7 @@ from sqlmodel import Session
 from approvals.store import open_database
 from approvals.store.bulkinsert import insert_many
 from approvals.store.tables import Application
-from test_store import PG_URL, _postgres, _ruleset
+from test_store import _postgres, _ruleset, drop_schema
 
 TABLE = Application.__table__  # type: ignore[attr-defined]
 WHEN = dt.datetime(2026, 11, 30, 6, 5, 4, 321, tzinfo=dt.UTC)
@@ -59,7 +59,4 @@ def test_the_same_rows_as_sqlalchemys_executemany(backend: str, tmp_path: Path) 
     finally:
         engine.dispose()
         if schema:
-            cleanup = open_database(PG_URL, create=False)
-            with cleanup.begin() as conn:
-                conn.execute(text(f"drop schema {schema} cascade"))
-            cleanup.dispose()
+            drop_schema(schema)

@@ -59,6 +59,14 @@ def _postgres() -> tuple[Engine, str]:
     return scoped, schema
 
 
+def drop_schema(schema: str) -> None:
+    """Remove a schema `_postgres` made, with everything in it."""
+    cleanup = open_database(PG_URL, create=False)
+    with cleanup.begin() as conn:
+        conn.execute(text(f"drop schema {schema} cascade"))
+    cleanup.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     schema = ""
@@ -69,10 +77,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     yield Store(engine)
     engine.dispose()
     if schema:
-        cleanup = open_database(PG_URL, create=False)
-        with cleanup.begin() as conn:
-            conn.execute(text(f"drop schema {schema} cascade"))
-        cleanup.dispose()
+        drop_schema(schema)
 
 
 def _ruleset() -> RulesetText:
@@ -240,7 +245,4 @@ def test_processes_starting_at_once_create_the_schema_once(
         store.engine.dispose()
     finally:
         if drop:
-            cleanup = open_database(PG_URL, create=False)
-            with cleanup.begin() as conn:
-                conn.execute(text(f"drop schema {drop} cascade"))
-            cleanup.dispose()
+            drop_schema(drop)

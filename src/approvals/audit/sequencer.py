@@ -76,9 +76,7 @@ class Sequencer:
             conn.close()
             return False
         self._leader = conn
-        self._started = False
-        log.info("this process is now the log sequencer")
-        return True
+        return self._became_leader()
 
     def _lead_sqlite(self) -> bool:
         if self._file_leader is not None:
@@ -90,7 +88,10 @@ class Sequencer:
             lock.close()
             return False
         self._file_leader = lock
-        self._started = False
+        return self._became_leader()
+
+    def _became_leader(self) -> bool:
+        self._started = False  # check the stored tree before the first signature
         log.info("this process is now the log sequencer")
         return True
 
