@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from approvals.audit import leafcheck
 from approvals.audit.canonical import (
     canonical_json,
     encode_canonical,
@@ -38,14 +39,9 @@ from approvals.audit.errors import AuditError, VerificationError
 from approvals.audit.keys import Keyring, SigningKey, VerifierKey
 from approvals.audit.merkle import leaf_hash
 
-try:
-    from approvals.audit import _leafcheck
-except ImportError:  # built without a C compiler: the Python path decides alone, slower
-    _leafcheck = None  # type: ignore[assignment]
-
 #: Whether verification asks the C check (_leafcheck.c) first. Only tests turn it off,
 #: to compare the fast path's verdicts and messages with the Python path's.
-FAST_PATH = _leafcheck is not None
+FAST_PATH = leafcheck.AVAILABLE
 
 SIGNATURE_ALG = "Ed25519"
 _LEAF_PREFIX = b'{"record":'
@@ -157,7 +153,7 @@ def verify_record(leaf: bytes, keyring: Keyring, *, check_canonical: bool = True
         # The leaf must be the RFC 8785 form of what it parses to: one encode of the
         # whole leaf, compared byte for byte.
         try:
-            canonical = (FAST_PATH and _leafcheck.is_canonical(leaf)) or is_canonical(
+            canonical = (FAST_PATH and leafcheck.is_canonical(leaf)) or is_canonical(
                 leaf, leaf_obj
             )
         except AuditError as exc:
@@ -234,7 +230,7 @@ class LeafVerifier:
 
     def _fast(self, leaf: bytes) -> str | None:
         """The record's log_origin if every check passes; None if not sure or failed."""
-        parts = _leafcheck.leaf(leaf)
+        parts = leafcheck.leaf(leaf)
         if parts is None:
             return None
         start, end, record_key_id, origin, alg, key_id, value = parts
