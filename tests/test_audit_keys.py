@@ -148,3 +148,13 @@ def test_keyring_rotation_and_lookup() -> None:
         ring.get("log.example/a+00000000")
     with pytest.raises(VerificationError):
         ring.get("garbage")
+
+
+def test_a_key_added_after_a_failed_lookup_is_found() -> None:
+    ring = Keyring()
+    key = generate_signing_key("rotation.example/log").verifier
+    with pytest.raises(VerificationError):
+        ring.get(key.record_key_id)  # not trusted yet: a failure is not remembered
+    ring.add(key)
+    assert ring.get(key.record_key_id) is key
+    assert ring.get(key.record_key_id) is key  # the second lookup from memory

@@ -301,6 +301,8 @@ class Keyring:
 
     def __init__(self, keys: Iterable[VerifierKey | str] = ()) -> None:
         self._keys: dict[tuple[str, bytes], VerifierKey] = {}
+        # Record key ids already resolved: a full log verification asks once a record.
+        self._by_record_key_id: dict[str, VerifierKey] = {}
         for key in keys:
             self.add(key)
 
@@ -311,6 +313,7 @@ class Keyring:
         if existing is not None and existing != vkey:
             raise KeyLoadError(f"ambiguous key {vkey.record_key_id}: two different keys share it")
         self._keys[ident] = vkey
+        self._by_record_key_id.clear()
         return vkey
 
     def find(self, name: str, key_id: bytes) -> VerifierKey | None:
@@ -319,6 +322,9 @@ class Keyring:
 
     def get(self, record_key_id: str) -> VerifierKey:
         """The key named ``<name>+<hex key ID>``; raises if it is not trusted."""
+        known_key = self._by_record_key_id.get(record_key_id)
+        if known_key is not None:
+            return known_key
         name, sep, hex_id = record_key_id.rpartition("+")
         key = None
         if sep and len(hex_id) == 8:
@@ -331,6 +337,7 @@ class Keyring:
             raise VerificationError(
                 "record key", expected=f"one of the trusted keys ({known})", found=record_key_id
             )
+        self._by_record_key_id[record_key_id] = key
         return key
 
     def __iter__(self) -> Iterator[VerifierKey]:

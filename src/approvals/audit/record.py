@@ -36,7 +36,7 @@ from approvals.audit.canonical import (
 )
 from approvals.audit.encoding import b64decode_strict, b64encode
 from approvals.audit.errors import AuditError, VerificationError
-from approvals.audit.keys import Keyring, SigningKey, VerifierKey
+from approvals.audit.keys import Keyring, SigningKey
 from approvals.audit.merkle import leaf_hash
 
 #: Whether verification asks the C check (_leafcheck.c) first. Only tests turn it off,
@@ -212,12 +212,11 @@ class LeafVerifier:
     every verdict and every error message is the Python path's.
     """
 
-    __slots__ = ("_check_canonical", "_keyring", "_keys")
+    __slots__ = ("_check_canonical", "_keyring")
 
     def __init__(self, keyring: Keyring, *, check_canonical: bool = True) -> None:
         self._keyring = keyring
         self._check_canonical = check_canonical
-        self._keys: dict[str, VerifierKey] = {}  # Keyring.get parses the key id each time
 
     def __call__(self, leaf: bytes) -> Any:
         if FAST_PATH and self._check_canonical:
@@ -239,12 +238,10 @@ class LeafVerifier:
         signature = b64decode_strict(value)
         if signature is None or len(signature) != 64:
             return None
-        key = self._keys.get(key_id)
-        if key is None:
-            try:
-                key = self._keys[key_id] = self._keyring.get(key_id)
-            except VerificationError:
-                return None
+        try:
+            key = self._keyring.get(key_id)
+        except VerificationError:
+            return None
         if origin != key.name or not key.verify(memoryview(leaf)[start:end], signature):
             return None
         return origin
