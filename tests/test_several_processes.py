@@ -10,53 +10,27 @@ acknowledged, and the log must verify with every record in it exactly once.
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
 import subprocess
 import sys
-from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from approvals.api.settings import Settings
 from approvals.api.wiring import wire
-from approvals.sandbox.fixtures import load_fixtures
+from approvals.bench.signed import run_in_processes
 from approvals.store.tables import Application, RulesetText
 
 PER_PROCESS = 40
 
 
-def _decide(url: str, start: Barrier, offset: int) -> None:
-    """One process: wire the service, wait for the other, decide PER_PROCESS cases."""
-    from approvals.bench.signed import run_decisions
-
-    async def main() -> None:
-        wired = wire(Settings(database_url=url))
-        try:
-            cases = list(load_fixtures(None).showcase)
-            cases = cases[offset:] + cases[:offset]
-            start.wait(timeout=60)
-            run = await run_decisions(wired, cases, PER_PROCESS, concurrency=8)
-            assert run.decisions == PER_PROCESS
-        finally:
-            await wired.aclose()
-
-    asyncio.run(main())
-
-
 def test_two_processes_share_one_log(tmp_path: Path) -> None:
     database = tmp_path / "shared.db"
     url = f"sqlite:///{database}"
-    # No schema yet: both processes create it at once, as `serve --workers 2` would.
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(2)
-    workers = [ctx.Process(target=_decide, args=(url, start, i * 37)) for i in range(2)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=120)
-    assert [w.exitcode for w in workers] == [0, 0]
+    # No schema yet: both processes create it at once, as `serve --workers 2` would, and
+    # start together on the same applicants, so both store the same ruleset texts.
+    run = run_in_processes(database, processes=2, per_process=PER_PROCESS, warm_up=0)
+    assert run.decisions == 2 * PER_PROCESS  # every decision acknowledged
 
     engine = wire(Settings(database_url=url)).service.store.engine
     with engine.connect() as conn:
