@@ -246,3 +246,34 @@ def test_processes_starting_at_once_create_the_schema_once(
     finally:
         if drop:
             drop_schema(drop)
+
+
+def test_reads_run_inline_only_on_a_sqlite_file(store: Store) -> None:
+    """`Store.read` answers what `run` answers. On a SQLite file (WAL: a reader never
+    waits for the writer) it runs on the caller's thread, the event loop; on
+    PostgreSQL and on an in-memory SQLite it goes to a worker thread, as `run` does."""
+    import asyncio
+
+    application = _application(key="read-inline")
+    store.save_decision(application, _record(application), None, _ruleset())
+    on_file = store.engine.dialect.name == "sqlite"
+
+    async def probe(runner: str) -> tuple[bool, str | None]:
+        loop_thread = threading.get_ident()
+
+        def find(applicant: str, key: str) -> tuple[bool, str | None]:
+            found = store.by_idempotency_key(applicant, key)
+            return threading.get_ident() == loop_thread, found and found.application.id
+
+        call = store.read if runner == "read" else store.run
+        return await call(find, application.applicant, "read-inline")
+
+    assert asyncio.run(probe("read")) == (on_file, application.id)
+    assert asyncio.run(probe("run")) == (False, application.id)
+
+    in_memory = Store(open_database("sqlite://"))
+    inline, _ = asyncio.run(
+        in_memory.read(lambda: (threading.get_ident() == threading.main_thread().ident, None))
+    )
+    in_memory.engine.dispose()
+    assert not inline  # its one connection belongs to whichever worker thread holds it

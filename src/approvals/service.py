@@ -187,7 +187,7 @@ class DecisionService:
         check_id_number(submission.applicant)
         digest = submission.digest()
         if submission.idempotency_key is not None:
-            earlier = await self.store.run(
+            earlier = await self.store.read(
                 self.store.by_idempotency_key, submission.applicant, submission.idempotency_key
             )
             if earlier is not None:

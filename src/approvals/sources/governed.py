@@ -92,6 +92,7 @@ class GovernedSources:
         clock: Callable[[], dt.datetime],
         service: str = SERVICE,
         run: Callable[..., Awaitable[Any]] | None = None,
+        read: Callable[..., Awaitable[Any]] | None = None,
     ) -> None:
         self.inner = inner
         self.consents = consents
@@ -101,6 +102,9 @@ class GovernedSources:
         # Blocking database calls go to a worker thread (the store's `run` when given:
         # it serialises access to an in-memory SQLite connection).
         self.run = run or _to_thread
+        # Reads that write nothing (finding the grant to read under) go through `read`
+        # (the store's: inline on a SQLite file, see `Store.read`).
+        self.read = read or self.run
         # Minted tokens, reused while at least half their life is left: minting (an
         # Ed25519 signature) per read was a tenth of a signed decision's CPU.
         self._tokens: dict[tuple[str, str, str, Scope], tuple[str, int]] = {}
@@ -158,7 +162,23 @@ class GovernedSources:
             self._tokens.pop(minted, None)
         return revoked
 
-    def _grant_for(self, loaded: LoadedRuleset, applicant: str, access: Access) -> ConsentGrant:
+    async def _grant(
+        self, loaded: LoadedRuleset, applicant: str, access: Access
+    ) -> ConsentGrant:
+        """The grant to read under. Almost always it exists and finding it is a read;
+        creating one, or recording a refusal, writes, and is done in a worker thread."""
+        found: ConsentGrant | None = await self.read(
+            self._grant_for, loaded, applicant, access, False
+        )
+        if found is not None:
+            return found
+        grant: ConsentGrant = await self.run(self._grant_for, loaded, applicant, access, True)
+        return grant
+
+    def _grant_for(
+        self, loaded: LoadedRuleset, applicant: str, access: Access, may_write: bool
+    ) -> ConsentGrant | None:
+        """The grant, or (when it would have to write and `may_write` is False) None."""
         scope = scope_of(loaded.spec)
         now = self.now()
         applicant_self = f"citizen:{applicant}"
@@ -166,6 +186,8 @@ class GovernedSources:
             if access.actor != applicant_self:
                 # 免证办: window staff read a citizen's data only with the authorization
                 # the citizen gave (a grant they created, shown at the counter).
+                if not may_write:
+                    return None
                 why = "staff need the applicant's consent grant (consent_id)"
                 self._refused(loaded, applicant, access, scope, why)
                 raise ConsentRequired(
@@ -175,7 +197,9 @@ class GovernedSources:
             found = self.consents.active_grant(
                 applicant, loaded.code, now, scope.datasets, scope.licence_types
             )
-            return found or self.create_grant(loaded, applicant, access.actor)
+            if found is not None or not may_write:
+                return found
+            return self.create_grant(loaded, applicant, access.actor)
         grant = self.consents.grant(access.consent_id)
         problem = None
         if grant is None or grant.applicant != applicant:
@@ -192,6 +216,8 @@ class GovernedSources:
                 f"v{loaded.version} reads; a new grant is needed"
             )
         if problem is not None or grant is None:
+            if not may_write:
+                return None
             self._refused(loaded, applicant, access, scope, problem or "")
             raise ConsentRequired(
                 f"未获授权，未读取任何数据 / no consent for this read, nothing was read: {problem}"
@@ -260,7 +286,7 @@ class GovernedSources:
         access: Access | None = None,
     ) -> dict[str, Gathered]:
         access = access or Access(actor=f"citizen:{applicant_id}")
-        grant: ConsentGrant = await self.run(self._grant_for, loaded, applicant_id, access)
+        grant = await self._grant(loaded, applicant_id, access)
         context = self._context(loaded, grant, access)
         try:
             return await self.inner.gather(loaded, applicant_id, form, on, context)
@@ -275,7 +301,7 @@ class GovernedSources:
         access: Access | None = None,
     ) -> Prefill:
         access = access or Access(actor=f"citizen:{applicant_id}")
-        grant: ConsentGrant = await self.run(self._grant_for, loaded, applicant_id, access)
+        grant = await self._grant(loaded, applicant_id, access)
         context = self._context(loaded, grant, access)
         try:
             result = await self.inner.prefill(loaded, applicant_id, on, context)
@@ -359,5 +385,6 @@ def govern(sources: Any, store: Store, *, sandbox: bool, clock: Callable[[], dt.
     if not isinstance(sources, Sources):
         return sources
     return GovernedSources(
-        sources, ConsentStore(store.engine), consent_key_for(sandbox), clock=clock, run=store.run
+        sources, ConsentStore(store.engine), consent_key_for(sandbox), clock=clock,
+        run=store.run, read=store.read,
     )
