@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -87,16 +88,32 @@ class Batch:
             index_records(session, self.records)
             for record in self.records:
                 self.insert(record)
-        dialect = session.get_bind().dialect.name
-        for table in SQLModel.metadata.sorted_tables:  # foreign keys' order
+        # Core statements on the transaction's connection, each built once: through the
+        # ORM session, building them and their cache keys cost more than SQLite took.
+        connection = session.connection()
+        dialect = connection.dialect.name
+        for table in _tables_in_insert_order(len(SQLModel.metadata.tables)):
             once = self.once.get(table)
             if once:
-                session.execute(_insert_if_absent(dialect, table), once)
+                connection.execute(_insert_if_absent(dialect, table), once)
             rows = self.rows.get(table)
             if rows:
-                session.execute(insert(table), rows)
+                connection.execute(_insert(table), rows)
 
 
+@functools.cache
+def _tables_in_insert_order(count: int) -> list[Table]:
+    """Parents before children (foreign keys), sorted again if a table was declared
+    since (`count` is how many there are)."""
+    return list(SQLModel.metadata.sorted_tables)
+
+
+@functools.cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
+
+
+@functools.cache
 def _insert_if_absent(dialect: str, table: Table) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING (SQLite 3.24+, PostgreSQL 9.5+): a check-then-
     insert would race with another process doing the same between check and insert."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -38,6 +38,19 @@ from approvals.store.tables import DecisionRecord
 APPEND_LOCK = 0x41505052_4C4F4701
 SEQUENCER_LOCK = 0x41505052_4C4F4702
 
+# Built once: the writer runs these for every transaction, and building a statement
+# (and its cache key) each time cost more than SQLite took to run it. They go to the
+# session's connection as Core statements, past the ORM's bulk-insert machinery.
+_NODES: Table = TreeNode.__table__  # type: ignore[attr-defined]
+_TREE_SIZE = select(func.max(_NODES.c.node)).where(_NODES.c.level == 0)
+_SUBTREE = select(_NODES.c.hash).where(
+    _NODES.c.level == bindparam("level"), _NODES.c.node == bindparam("node")
+)
+_INSERT_NODES = insert(_NODES)
+_APPEND_LOCK_PG = select(func.pg_advisory_xact_lock(APPEND_LOCK))
+# A write that changes nothing still takes SQLite's write lock.
+_APPEND_LOCK_SQLITE = update(_NODES).where(text("0 = 1")).values(level=_NODES.c.level)
+
 
 def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
@@ -46,11 +59,11 @@ def is_postgresql(session: Session) -> bool:
 def lock_for_append(session: Session) -> None:
     """Serialise tree appends (and checkpoint signing) until this transaction ends."""
     if is_postgresql(session):
-        session.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK)))
+        session.connection().execute(_APPEND_LOCK_PG)
     else:
-        # A write that changes nothing still takes SQLite's write lock (and fails
-        # fast with SQLITE_BUSY_SNAPSHOT, rather than later, if our snapshot is stale).
-        session.execute(update(TreeNode).where(text("0 = 1")).values(level=col(TreeNode.level)))
+        # Taking the write lock now fails fast with SQLITE_BUSY_SNAPSHOT, rather than
+        # later, if our snapshot is stale.
+        session.connection().execute(_APPEND_LOCK_SQLITE)
 
 
 class SqlTreeStore:
@@ -61,12 +74,14 @@ class SqlTreeStore:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        # The size last read or written in this transaction. An append runs under the
+        # append lock (lock_for_append), so the size read just before it still holds.
+        self._size: int | None = None
 
     def tree_size(self) -> int:
-        top = self.session.execute(
-            select(func.max(col(TreeNode.node))).where(col(TreeNode.level) == 0)
-        ).scalar()
-        return 0 if top is None else int(top) + 1
+        top = self.session.connection().execute(_TREE_SIZE).scalar()
+        self._size = 0 if top is None else int(top) + 1
+        return self._size
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         rows = self.session.execute(
@@ -81,21 +96,21 @@ class SqlTreeStore:
         return [bytes(h) for _, h in rows]
 
     def subtree_hash(self, level: int, index: int) -> bytes | None:
-        value = self.session.execute(
-            select(col(TreeNode.hash))
-            .where(col(TreeNode.level) == level, col(TreeNode.node) == index)
+        value = self.session.connection().execute(
+            _SUBTREE, {"level": level, "node": index}
         ).scalar()
         return None if value is None else bytes(value)
 
     def append(
         self, leaf_hashes: Sequence[bytes], subtrees: Sequence[tuple[int, int, bytes]]
     ) -> None:
-        start = self.tree_size()
+        start = self._size if self._size is not None else self.tree_size()
         rows = [{"level": 0, "node": start + i, "hash": h} for i, h in enumerate(leaf_hashes)]
         rows += [{"level": level, "node": node, "hash": h} for level, node, h in subtrees]
         if rows:
             # Primary key (level, node): a second writer at the same position fails.
-            self.session.execute(insert(TreeNode), rows)
+            self.session.connection().execute(_INSERT_NODES, rows)
+        self._size = start + len(leaf_hashes)
 
 
 def append_records(session: Session, records: Sequence[DecisionRecord]) -> int:
