@@ -56,6 +56,7 @@ from approvals.store import (
     utc,
 )
 from approvals.store.consents import UsageRow
+from approvals.store.rows import build_row
 
 RECORD_VERSION = 1
 # China Standard Time has been UTC+8 without daylight saving since 1991; the
@@ -269,11 +270,12 @@ class DecisionService:
         signed = sign_record(record, self.signer)
         ruleset = None
         if not self.store.has_ruleset(loaded.hash):  # stored once per version
-            ruleset = RulesetText(
-                hash=loaded.hash, code=loaded.code, version=loaded.version,
+            ruleset = build_row(
+                RulesetText, hash=loaded.hash, code=loaded.code, version=loaded.version,
                 path=loaded.path, text=loaded.text, stored_at=now,
             )
-        application = Application(
+        application = build_row(
+            Application,
             id=application_id,
             applicant=submission.applicant,
             item_code=loaded.code,
@@ -286,7 +288,8 @@ class DecisionService:
             request_digest=digest,
             created_at=now,
         )
-        row = DecisionRecord(
+        row = build_row(
+            DecisionRecord,
             application_id=application_id,
             record=signed.signed_bytes,
             leaf=signed.leaf,
@@ -296,7 +299,8 @@ class DecisionService:
         )
         issued = None
         if licence is not None:
-            issued = IssuedLicence(
+            issued = build_row(
+                IssuedLicence,
                 licence_id=licence.licence_id,
                 application_id=application_id,
                 holder=licence.holder.id_number,

@@ -23,6 +23,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals.store.database import create_schema
 from approvals.store.groupcommit import commit
+from approvals.store.rows import build_row
 from approvals.store.tables import utc
 
 
@@ -188,7 +189,7 @@ class ConsentStore:
                 _ACTIVE_GRANTS, {"applicant": applicant, "item": item}
             ).all()
         for row in rows:
-            grant = ConsentGrant(**row._mapping)
+            grant = build_row(ConsentGrant, **row._mapping)
             if grant.active(now) and grant.covers(datasets, licence_types):
                 return grant
         return None

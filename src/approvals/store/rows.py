@@ -1,0 +1,39 @@
+"""Table objects built from values the service made itself, without SQLModel's __init__.
+
+SQLModel's constructor sets every field through SQLAlchemy's attribute events and then
+pydantic's `__setattr__` (table models are not validated either way). For the three or
+four objects a decision builds that was ~30 µs each, several percent of a signed
+decision's CPU (docs/performance.md). `build_row` does what SQLAlchemy's own loader
+does for a row it reads: a new instance with its instance state, and the values put in
+its `__dict__`. The object reads, assigns and flushes like one made by the constructor
+(tests/test_store_rows.py checks all three against it for every table).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlmodel import SQLModel
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def build_row(cls: type[M], **values: Any) -> M:
+    """`cls(**values)` for a table model, minus the per-field events. Unknown names
+    raise TypeError, missing required ones ValueError, as a mistake must not pass."""
+    fields = cls.model_fields
+    unknown = values.keys() - fields.keys()
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
+    row: M = manager_of_class(cls).new_instance()  # cls.__new__ and the instance state
+    into = row.__dict__
+    for name, field in fields.items():  # in field order, as the constructor sets them
+        if name in values:
+            into[name] = values[name]
+        elif field.is_required():
+            raise ValueError(f"{cls.__name__}.{name} is required")
+        else:
+            into[name] = field.get_default(call_default_factory=True)
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    return row
