@@ -109,17 +109,41 @@ DB-API cursor instead of SQLAlchemy's executemany (no difference measurable thro
 the noise: the writer's time is SQLite's and the GIL's, not SQLAlchemy's);
 uvloop for this in-process run (within the ±15% noise).
 
-**Why 2,000/s is still out of reach.** Each process is bound by one core of Python
-at ~3.5-4.5 ms of CPU a decision on this machine (~2.5 ms on the faster one): reading
-the inputs ~25% (asyncio tasks, the clients' status, JSON and payload checks, digests,
-licence views, the providers' own work), building and signing the record ~15%, the
-writer's transaction ~15%, the two lookups before the reads ~10%, the engine ~7%, the
-rest asyncio and thread hand-offs. Two cores at ~4 ms make ~500/s at best, which two
-processes now reach. 2,000/s on two cores needs ~1 ms of CPU a decision: a different
-shape of service (no ORM, no per-read asyncio task, the record built and signed in
-one pass), not more trimming, or more cores: processes scale until the one write lock
-is busy (~10 ms a transaction of ~7 decisions: ~700/s on SQLite; PostgreSQL queues
-appends on an advisory lock instead).
+**Fourth round (2026-11-30, a later session on the same slow machine): CPU by
+thread.** Reading each thread's CPU time from /proc over 3,000 decisions in one
+process split the ~3.7-4 ms a decision into the event loop ~1.9 ms, anyio's worker
+threads ~1.07 ms and the group-commit writer ~0.7-0.9 ms. Then py-spy and cProfile
+on each part, and A/B runs alternating the old and the new code (CPU a decision,
+three rounds each):
+
+- the Idempotency-Key probe and the grant lookup, each handed to a worker thread and
+  back, now run on the event loop on a SQLite file (`Store.read`; in WAL mode a
+  reader never waits for the writer; PostgreSQL and in-memory SQLite keep the
+  thread): worker threads 1.07 → ~0.25 ms; 3.92/3.91/3.39 → 2.68/2.83/2.77 ms;
+- the writer's statements (tree size, subtree hashes, the append lock, the row and
+  node inserts) built once and run on the connection, past the ORM's bulk-insert
+  path; the tree size read under the append lock reused by the append: writer
+  thread 0.70-0.91 → 0.54 ms;
+- a decision's table objects (application, record, licence, the grant read) built as
+  SQLAlchemy's loader builds a row it reads (`store/rows.build_row`), not through
+  SQLModel's per-field events: ~34 → ~5 µs an object; 2.64/2.73/2.79 →
+  2.44/2.61/2.79 ms.
+
+Found and left: cryptography 50 releases the GIL while it signs, so with the writer
+thread busy a 50 µs signature can wait up to a switch interval (5 ms) for the GIL
+back. That is latency, not CPU: the writer's work is done meanwhile.
+
+**Why 2,000/s is still out of reach.** Each process is bound by one core of Python,
+now at ~2.5 ms of CPU a decision on this machine (event loop ~1.8 ms, writer ~0.5 ms,
+worker threads ~0.15 ms). The event loop's share is spread thin: reading the inputs
+(asyncio tasks, the clients' status, JSON and payload checks, digests, licence views,
+and the sandbox providers' own work, in process here), building and signing the
+record, the engine, the two lookups; none is over a fifth. Two cores at ~2.5 ms
+make ~800/s at best. 2,000/s on two cores needs ~1 ms of CPU a decision: a
+different shape of service (no ORM, no per-read asyncio task, the record built and
+signed in one pass), not more trimming, or more cores: processes scale until the
+one write lock is busy (SQLite; PostgreSQL queues appends on an advisory lock
+instead).
 """
 CONCURRENCY = 32
 
