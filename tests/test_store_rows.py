@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,24 @@ def test_built_rows_are_stored_changed_and_read_back_by_the_orm(tmp_path: Path) 
         record = session.get(DecisionRecord, built[DecisionRecord].seq)
         assert record is not None and record.record == b'{"a":1}'
     engine.dispose()
+
+
+def test_a_row_built_first_in_a_new_process_reads_its_fields() -> None:
+    """Before any constructor call or query, the mappers are not configured yet: the
+    first decision of a new process builds its grant row from a Core query."""
+    code = (
+        "import datetime as dt\n"
+        "from approvals.store.consents import ConsentGrant\n"
+        "from approvals.store.rows import build_row\n"
+        "now = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)\n"
+        "grant = build_row(ConsentGrant, id='g', applicant='a', item_code='i', purpose='p',"
+        " datasets='[]', licence_types='[]', granted_by='citizen:a', created_at=now,"
+        " expires_at=now + dt.timedelta(days=1))\n"
+        "print(grant.active(now), grant.revoked_at)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "None"]
 
 
 def test_assigning_to_a_built_row_sets_the_value() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlalchemy.orm import class_mapper
 from sqlmodel import SQLModel
 
 M = TypeVar("M", bound=SQLModel)
@@ -26,7 +26,10 @@ def build_row(cls: type[M], **values: Any) -> M:
     unknown = values.keys() - fields.keys()
     if unknown:
         raise TypeError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
-    row: M = manager_of_class(cls).new_instance()  # cls.__new__ and the instance state
+    # class_mapper configures the mappers first, as a constructor call or a query
+    # would: an unconfigured class's attributes cannot be read (a new process that
+    # builds a row before any ORM use).
+    row: M = class_mapper(cls).class_manager.new_instance()  # cls.__new__ and its state
     into = row.__dict__
     for name, field in fields.items():  # in field order, as the constructor sets them
         if name in values:
