@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import queue
 import statistics
 import tempfile
 import time
@@ -228,7 +229,21 @@ def run_in_processes(database: Path, processes: int, per_process: int, warm_up: 
     ]
     for w in workers:
         w.start()
-    done = [results.get(timeout=600) for _ in workers]
+    done: list[Any] = []
+    deadline = time.monotonic() + 600
+    while len(done) < len(workers):
+        try:
+            done.append(results.get(timeout=1.0))
+        except queue.Empty:
+            # A process that died will never answer: say so now, not in ten minutes.
+            failed = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if failed or time.monotonic() > deadline:
+                for w in workers:
+                    w.kill()
+                raise RuntimeError(
+                    f"a decision process failed or hung: exit codes "
+                    f"{[w.exitcode for w in workers]}"
+                ) from None
     for w in workers:
         w.join(timeout=60)
     if any(w.exitcode != 0 for w in workers):
