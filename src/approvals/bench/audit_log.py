@@ -114,6 +114,13 @@ record (68-71% → 88-92% of bare; the overhead 50-58 → 11-16 µs: the C pass 
 SHA-256 4.9, the rest ~2); `verify_log` over `DecisionLog.entries` of a 20,300-record
 log built as here, 61-65% → 82-83% of bare (rounds that shared the cores with other
 work: 72-74% by the clock, 79-82% by CPU time).
+Later (another session, same slow machine): the share moves by several points from
+run to run. `make bench` runs at 1M records gave 78.2, 77.5, 80.7, 79.7, 83.8 and
+76.9%; two passes over one 200,000-record log, back to back, 85.2 and 79.6%; the pass
+is CPU-bound (CPU time and the clock agree within 0.3%). Tried and dropped: 16 KB
+SQLite pages instead of 4 KB (fewer overflow pages a row): 82.9, 81.1, 82.3, 84.5%
+against 85.2, 79.6% at 200,000 records, no difference through the noise, and a file
+17% larger.
 Inclusion proofs read all the subtree hashes a proof needs in one query (an OR of
 primary-key lookups; a row-value `IN` list made SQLite scan the table: 150/s) instead
 of one query per hash: 530 → 2,500 proofs/s at 50,000 leaves, the same bytes.
