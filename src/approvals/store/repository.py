@@ -83,7 +83,9 @@ class Store:
         lookup). Each takes ~0.1 ms on SQLite; handing it to a worker thread and back
         cost more than the read, in thread switches and GIL hand-offs with the event
         loop: ~0.5-1 ms of CPU a decision in all (docs/performance.md). A read never
-        holds a pooled connection across an await, so it cannot starve the writer.
+        holds a pooled connection across an await, so it cannot starve the writer; nor
+        does it wait for a connection: the SQLite pool's 48 outnumber anyio's 40 worker
+        threads, the writer, the sequencer and this one read.
         """
         if self._reads_inline:
             return fn(*args)

@@ -6,7 +6,8 @@ four objects a decision builds that was ~30 µs each, several percent of a signe
 decision's CPU (docs/performance.md). `build_row` does what SQLAlchemy's own loader
 does for a row it reads: a new instance with its instance state, and the values put in
 its `__dict__`. The object reads, assigns and flushes like one made by the constructor
-(tests/test_store_rows.py checks all three against it for every table).
+(tests/test_store_rows.py checks all three against it for each table the service
+builds).
 """
 
 from __future__ import annotations
