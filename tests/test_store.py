@@ -129,9 +129,21 @@ def test_saves_and_reads_back_a_decision(store: Store) -> None:
     assert got.record.leaf_index == 0  # the first leaf of the log, assigned at commit
     assert utc(got.application.created_at) == NOW
     assert [lic.status for lic in got.licences] == ["pending"]
+    writes = store.writer.jobs if store.writer else 0
     store.licence_delivered(licence.licence_id, NOW)
+    if store.writer:  # queued with the decisions, not waiting for SQLite's lock alone
+        assert store.writer.jobs == writes + 1
     again = store.get(app.id)
     assert again is not None and [lic.status for lic in again.licences] == ["issued"]
+    assert utc(again.licences[0].issued_at or NOW - dt.timedelta(days=1)) == NOW
+    store.licence_failed(licence.licence_id, "store unreachable / 证照库不可达")
+    failed = store.get(app.id)
+    assert failed is not None
+    assert [(lic.status, lic.error) for lic in failed.licences] == [  # retried later
+        ("pending", "store unreachable / 证照库不可达")
+    ]
+    with pytest.raises(KeyError):
+        store.licence_delivered("no-such-licence", NOW)
     assert [a.id for a in store.for_applicant(app.applicant)] == [app.id]
     assert store.for_applicant("other") == []
     ruleset = store.ruleset_text(_ruleset().hash)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 from anyio import CapacityLimiter
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +32,17 @@ from approvals.store.tables import Application, DecisionRecord, IssuedLicence, R
 
 T = TypeVar("T")
 _APPLICATIONS: Table = Application.__table__  # type: ignore[attr-defined]
+_LICENCES: Table = IssuedLicence.__table__  # type: ignore[attr-defined]
+_LICENCE_UPDATE = (
+    update(_LICENCES)
+    .where(_LICENCES.c.licence_id == bindparam("id"))
+    # Bind names differ from the columns': SQLAlchemy reserves those for SET.
+    .values(
+        status=bindparam("to_status", type_=_LICENCES.c.status.type),
+        error=bindparam("to_error", type_=_LICENCES.c.error.type),
+        issued_at=bindparam("to_issued_at", type_=_LICENCES.c.issued_at.type),
+    )
+)
 _BY_KEY = sa_select(_APPLICATIONS.c.id).where(
     _APPLICATIONS.c.applicant == bindparam("applicant"),
     _APPLICATIONS.c.idempotency_key == bindparam("key"),
@@ -227,15 +238,20 @@ class Store:
     def _licence_update(
         self, licence_id: str, *, status: str, error: str | None, issued_at: dt.datetime | None
     ) -> None:
-        with Session(self.engine) as session:
-            row = session.get(IssuedLicence, licence_id)
-            if row is None:
+        # Through the group-commit writer, as every write of a request: alone, this
+        # update waited for SQLite's write lock in the busy handler's sleeps while the
+        # writer kept taking it. make bench's signed run saw decisions that issue a
+        # licence answered at p50 176 ms and p99 3.8 s, against 53 / 173 ms for the rest.
+        values = {"to_status": status, "to_error": error, "to_issued_at": issued_at}
+
+        def work(session: Session, _batch: Batch) -> None:
+            done = session.connection().execute(
+                _LICENCE_UPDATE, {"id": licence_id, **values}
+            )
+            if done.rowcount != 1:
                 raise KeyError(licence_id)
-            row.status = status
-            row.error = error
-            row.issued_at = issued_at
-            session.add(row)
-            session.commit()
+
+        commit(self.engine, work)
 
     def records(self, after_seq: int = 0, limit: int = 1000) -> list[DecisionRecord]:
         """Decision records in commit order (for the log sequencer and `audit verify`)."""
