@@ -228,7 +228,7 @@ class DecisionService:
         if not stored.licences:  # nothing to deliver: what was committed is the answer
             return Outcome(stored, replayed=False)
         await self._deliver(stored)
-        refreshed = await self.store.run(self.store.get, stored.application.id)
+        refreshed = await self.store.read(self.store.get, stored.application.id)
         return Outcome(refreshed or stored, replayed=False)
 
     def get(self, application_id: str) -> StoredApplication | None:
@@ -243,7 +243,7 @@ class DecisionService:
             )
         if any(lic.status == "pending" for lic in earlier.licences):
             await self._deliver(earlier)  # a retry is also a chance to deliver the licence
-            again: StoredApplication | None = await self.store.run(
+            again: StoredApplication | None = await self.store.read(
                 self.store.get, earlier.application.id
             )
             earlier = again or earlier
