@@ -317,28 +317,14 @@ def signed_decisions(ctx: BenchContext) -> SectionResult:
     best = max(one, many, key=lambda r: r.rate)
     label = "1 process" if best is one else f"{PROCESSES} processes"
     sign = max(bare)
-    rows = [
-        (
-            f"1 process, round {i + 1}",
-            f"{r.decisions:,}",
-            rate(r.rate),
-            f"{r.pct(0.5) * 1000:.1f}",
-            f"{r.pct(0.99) * 1000:.1f}",
-            f"{r.rate / sign:.2%}",
+    def row(label: str, r: Run) -> tuple[str, ...]:
+        return (
+            label, f"{r.decisions:,}", rate(r.rate), f"{r.pct(0.5) * 1000:.1f}",
+            f"{r.pct(0.99) * 1000:.1f}", f"{r.rate / sign:.2%}",
         )
-        for i, r in enumerate(rounds)
-    ]
-    rows += [
-        (
-            f"{PROCESSES} processes, round {i + 1}",
-            f"{r.decisions:,}",
-            rate(r.rate),
-            f"{r.pct(0.5) * 1000:.1f}",
-            f"{r.pct(0.99) * 1000:.1f}",
-            f"{r.rate / sign:.2%}",
-        )
-        for i, r in enumerate(several)
-    ]
+
+    rows = [row(f"1 process, round {i + 1}", r) for i, r in enumerate(rounds)]
+    rows += [row(f"{PROCESSES} processes, round {i + 1}", r) for i, r in enumerate(several)]
     rows.append(("bare Ed25519 sign (best)", "—", rate(sign), "—", "—", "100%"))
     notes = [
         f"One process, best round: **{one.rate:,.0f} decisions/s**, p50 "

@@ -9,8 +9,8 @@ SQLAlchemy processors, so the stored text is identical), and the rows go to the
 driver through `exec_driver_sql`, so errors are still SQLAlchemy's.
 
 The group-commit writer does not use it: with a handful of rows per decision the
-difference did not show through the noise, and there the ORM path stays the one way
-rows are written.
+difference did not show through the noise. The writer runs SQLAlchemy Core inserts,
+each statement built once, on the transaction's connection (store/groupcommit.py).
 """
 
 from __future__ import annotations
