@@ -1,6 +1,6 @@
 """Real source reads go over aiohttp (sources/aiotransport.py): against a real socket
-that answers, fails or misbehaves, every outcome reaches the connector as httpx's
-answer or an httpx error, and `translate` turns each failure into `SourceUnavailable`
+that answers, fails or misbehaves, every outcome reaches the connector as an answer
+or an httpx error, and `translate` turns each failure into `SourceUnavailable`
 naming what happened (a failing source refers the case, never rejects it)."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from approvals.errors import SourceUnavailable
-from approvals.sources.aiotransport import AiohttpTransport
+from approvals.sources.aiotransport import AiohttpExchange
 from approvals.sources.errors import translate
 from approvals.sources.http import JsonClient
 from approvals.sources.resilience import Resilience
-from approvals.spec.connectors import Retry, Timeouts
+from approvals.spec.connectors import Pool, Retry, Timeouts
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 BODY = {"records": [{"id_number": "440305198805129116", "name": "王伟"}]}
@@ -78,9 +78,9 @@ async def _read(base: str, read: float = 1.0) -> object:
         await client.aclose()
 
 
-def test_production_reads_use_the_aiohttp_transport() -> None:
+def test_production_reads_use_the_aiohttp_exchange() -> None:
     client = JsonClient("http://127.0.0.1:1")
-    assert isinstance(client._client._transport, AiohttpTransport)
+    assert isinstance(client._exchange, AiohttpExchange) and client._client is None
     asyncio.run(client.aclose())
 
 
@@ -133,7 +133,8 @@ def test_a_post_body_arrives_intact() -> None:
     bodies: list[bytes] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        _, body = await _request(reader)
+        head, body = await _request(reader)
+        assert b"content-type: application/json" in head.lower()
         bodies.append(body)
         writer.write(_answer(201, b'{"ok": true}'))
         await writer.drain()
@@ -149,6 +150,45 @@ def test_a_post_body_arrives_intact() -> None:
 
     assert asyncio.run(main()) == {"ok": True}
     assert json.loads(bodies[0]) == {"holder": "王伟"}
+
+
+def test_paths_are_appended_to_the_base_path() -> None:
+    """A source mounted under a path (the sandbox's `/sandbox/platform`) is read there:
+    the path is appended, not joined by RFC 3986 (which would drop the base's path)."""
+    heads: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append((await _request(reader))[0])
+        writer.write(_answer(200, json.dumps(BODY).encode()))
+        await writer.drain()
+        writer.close()
+
+    async def main() -> object:
+        async with serving(handler) as base:
+            return await _read(base + "/sandbox/platform/")
+
+    assert asyncio.run(main()) == BODY
+    assert heads[0].lower().startswith(
+        b"get /sandbox/platform/v1/records?key=440305198805129116 http/1.1"
+    )
+
+
+def test_a_redirect_is_reported_not_followed() -> None:
+    heads: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append((await _request(reader))[0])
+        writer.write(_answer(302, b"", "Location: http://elsewhere.example/steal"))
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        async with serving(handler) as base:
+            await _read(base)
+
+    with pytest.raises(SourceUnavailable, match="answered HTTP 302"):
+        asyncio.run(main())
+    assert len(heads) == 1  # nothing sent to the Location
 
 
 async def _hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -212,16 +252,15 @@ def test_nobody_listening_is_cannot_connect() -> None:
         asyncio.run(_read(f"http://127.0.0.1:{port}"))
 
 
-def test_the_transport_maps_errors_to_httpx_ones() -> None:
+def test_the_exchange_maps_errors_to_httpx_ones() -> None:
     async def main() -> None:
-        transport = AiohttpTransport(limits=httpx.Limits(max_connections=1))
-        try:
-            async with serving(_hang_up) as base:
-                request = httpx.Request("GET", base + "/", extensions={"timeout": {}})
+        async with serving(_hang_up) as base:
+            exchange = AiohttpExchange(base, timeouts=Timeouts(), pool=Pool(max_connections=1))
+            try:
                 with pytest.raises(httpx.RemoteProtocolError) as caught:
-                    await transport.handle_async_request(request)
+                    await exchange("GET", "/", None, {}, None)
                 assert "ServerDisconnectedError" in str(caught.value)
-        finally:
-            await transport.aclose()
+            finally:
+                await exchange.aclose()
 
     asyncio.run(main())

@@ -81,6 +81,20 @@ column in the table). Three runs each at 75 requests/s, one service process, bef
 after: service CPU 8.8-10.2 → 6.3-8.5 ms a decision, p99 42-181 → 15-38 ms. In the
 same runs at 100/s both one and two service processes held p99 near 50 ms, and two
 held 150/s at p99 89 ms once.
+
+**Fifth round (2026-11-30, a machine slower again: bare Ed25519 signing ~13,000/s of a
+5.6 KB message, against ~21,900/s for the last session's).** CPU by thread from /proc
+over each run showed the service's event loop at ~10-11 ms a decision at 75/s, and
+cProfile put most of the request's time in httpx's client building and parsing URLs,
+headers and cookies for each source read. Source reads over HTTP now skip httpx
+altogether: `AiohttpExchange` hands (method, path, query, headers, body) to aiohttp
+and returns (status, bytes), the contract the in-process sandbox already had, so the
+status, JSON and payload checks, retries and breakers are one code path for both;
+aiohttp errors are still mapped to httpx's exceptions for `translate`. Three A/B runs
+at 75/s, one service process, old then new: event loop 10.4/11.4/11.1 → 8.9/8.9/9.6 ms
+a decision; service in all 12.8/13.6/13.4 → 12.2/12.1/12.8 ms (the group-commit writer
+took some of it back: smaller batches when decisions finish sooner); p50
+101/293/182 → 44/47/77 ms.
 """
 
 

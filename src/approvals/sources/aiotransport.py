@@ -1,21 +1,24 @@
-"""httpx's interface on aiohttp's HTTP/1.1 client: the transport of real source reads.
+"""Real source reads over aiohttp: the exchange `JsonClient` uses in production.
 
-Why: over HTTP a decision reads its sources several times, and httpx's own transport
+Why: over HTTP a decision reads its sources two to three times. httpx's own transport
 (httpcore with h11, a pure-Python HTTP parser) cost about 1.3 ms of CPU per request on
-the development machine, against about 0.16 ms for aiohttp's C parser and 0.35 ms for
-httpx on top of it (docs/performance.md, "Over HTTP"). The connectors keep httpx's
-client (`JsonClient`): its timeouts, limits, headers and exceptions are what the
-retry policy, the breakers and `errors.translate` are written against. Only the bytes
-on the wire move to aiohttp.
+the development machine, httpx's client on top of aiohttp about 0.35 ms, and aiohttp
+alone about 0.16 ms (docs/performance.md, "Over HTTP"). So a real read is an
+*exchange* (`approvals.sources.http.Exchange`): (method, path, query, headers, body) ->
+(status, body bytes), the same contract as the in-process sandbox. Everything
+`JsonClient` does with an answer (status checks, retries, breakers, payload checks,
+digests) is shared by both, and the httpx client is left to tests that inject an
+`httpx` transport.
 
-The `httpx-aiohttp` package does the same, but maps a server that hangs up to
-`ConnectTimeout` and re-raises aiohttp errors it does not know untranslated; a source
-failure must always reach `translate` as an httpx error (STYLE.md, "Translate at the
-boundary"), so the mapping here is ours and tested (tests/test_sources_aiohttp.py).
+Failures still reach `translate` as httpx's exceptions, which the retry policy and
+the error messages are written against: aiohttp's errors are mapped here, most
+specific first (the `httpx-aiohttp` package maps a server that hangs up to
+`ConnectTimeout` and lets unknown aiohttp errors through; a source failure must
+always reach `translate` as an httpx error: STYLE.md, "Translate at the boundary";
+tests/test_sources_aiohttp.py).
 
-Bodies are read whole inside the transport (source answers are small JSON documents),
-so a failure while reading is mapped here too; httpx still decodes any
-Content-Encoding itself, as with its own transport.
+Bodies are read whole (source answers are small JSON documents), so a failure while
+reading is mapped too; aiohttp decodes any Content-Encoding it offered.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import aiohttp
 import httpx
+
+from approvals.spec.connectors import Pool, Timeouts
 
 # Most specific first: the first class the aiohttp error is an instance of decides.
 _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
@@ -55,14 +60,33 @@ def _translated() -> Iterator[None]:
         raise  # unreachable: ClientError and TimeoutError are both in the table
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """One aiohttp session (one connection pool) per transport, created in the event
+class AiohttpExchange:
+    """One aiohttp session (one connection pool) for one source, created in the event
     loop that first uses it. Cookies are not kept: a source read carries its own
-    credentials and nothing else."""
+    credentials and nothing else. Redirects are not followed: a redirect from a
+    government data source is a misconfiguration to report, not somewhere to send our
+    credentials."""
 
-    def __init__(self, *, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
-        self._limits = limits
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeouts: Timeouts,
+        pool: Pool,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        # Paths are appended, as httpx's base_url does (RFC 3986 joining would drop the
+        # base's own path for a path starting with "/").
+        self._base = base_url.rstrip("/")
+        self._pool = pool
         self._ssl: ssl.SSLContext | bool = verify
+        self._timeout = aiohttp.ClientTimeout(
+            # Waiting for a free pooled connection counts against the same budget as
+            # connecting: both mean the source (or we) are saturated.
+            connect=timeouts.connect,
+            sock_connect=timeouts.connect,
+            sock_read=timeouts.read,
+        )
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -70,46 +94,37 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         if self._session is None or self._loop is not loop or self._session.closed:
             connector = aiohttp.TCPConnector(
-                limit=self._limits.max_connections or 0,
-                keepalive_timeout=self._limits.keepalive_expiry or 0,
+                limit=self._pool.max_connections,
+                keepalive_timeout=self._pool.keepalive_expiry,
                 ssl=self._ssl if isinstance(self._ssl, ssl.SSLContext) else bool(self._ssl),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,  # httpx decodes, as with its own transport
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),  # httpx sets them
+                skip_auto_headers=("User-Agent",),  # JsonClient sends its own
             )
             self._loop = loop
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeout = request.extensions.get("timeout", {})
-        body = await request.aread()
+    async def __call__(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        body: bytes | None,
+    ) -> tuple[int, bytes]:
         with _translated():
             async with self._session_here().request(
-                request.method,
-                str(request.url),
-                headers=request.headers.multi_items(),
-                data=body or None,
+                method,
+                self._base + path,
+                params=params,
+                headers=headers,
+                data=body,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(
-                    connect=timeout.get("pool"),  # a free pooled connection, or a new one
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                ),
+                timeout=self._timeout,
             ) as response:
-                content = await response.read()
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.raw_headers,
-            stream=httpx.ByteStream(content),
-            request=request,
-            extensions={
-                "http_version": b"HTTP/1.1",
-                "reason_phrase": (response.reason or "").encode("ascii", "replace"),
-            },
-        )
+                return response.status, await response.read()
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -15,7 +15,7 @@ from typing import Any, Protocol, Self
 import httpx
 
 from approvals import __version__
-from approvals.sources.aiotransport import AiohttpTransport
+from approvals.sources.aiotransport import AiohttpExchange
 from approvals.sources.payload import digest
 from approvals.sources.resilience import Resilience
 from approvals.spec.connectors import Pool, Timeouts
@@ -52,13 +52,15 @@ class Exchange(Protocol):
 
 
 class JsonClient:
-    """A pooled `httpx.AsyncClient` for one source.
+    """A client for one source: a hard deadline per read, retries and breakers, status
+    and JSON checks, and the digest of exactly what came back.
 
-    `transport` is injected, never patched: tests pass `httpx.MockTransport` or
-    `httpx.ASGITransport(app=sandbox_app)`, production passes nothing (real HTTP, on
-    `approvals.sources.aiotransport`).
-    `exchange` replaces HTTP altogether for a source in the same process; every status,
-    JSON and payload check, retry and breaker applies to its answers as to HTTP ones.
+    The bytes travel by an *exchange*: in production real HTTP on aiohttp
+    (`approvals.sources.aiotransport`); for a source in the same process, `exchange`
+    calls its handlers directly (`approvals.sandbox.inprocess`). Every status, JSON and
+    payload check, retry and breaker applies to both alike. Tests may instead inject
+    an httpx `transport` (`httpx.MockTransport`, `httpx.ASGITransport(app=...)`), which
+    an `httpx.AsyncClient` then drives: injected, never patched.
     One instance serves many decisions concurrently; close it with `aclose()`.
     """
 
@@ -75,47 +77,32 @@ class JsonClient:
         resilience: Resilience | None = None,
         exchange: Exchange | None = None,
     ) -> None:
-        self._exchange = exchange
         self.timeouts = timeouts or Timeouts()
         # Retries, breakers and the quota; a fresh default one keeps old callers working.
         self.resilience = resilience or Resilience()
         pool = pool or Pool()
         self._clock = clock
-        limits = httpx.Limits(
-            max_connections=pool.max_connections,
-            max_keepalive_connections=pool.max_keepalive,
-            keepalive_expiry=pool.keepalive_expiry,
-        )
-        if transport is None and exchange is None:
-            # Real HTTP: aiohttp's C parser under httpx's client (sources/aiotransport.py).
-            transport = AiohttpTransport(limits=limits, verify=verify)
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
-            timeout=httpx.Timeout(
-                connect=self.timeouts.connect,
-                read=self.timeouts.read,
-                write=self.timeouts.read,
-                # Waiting for a free pooled connection counts against the same budget as
-                # connecting: both mean the source (or we) are saturated.
-                pool=self.timeouts.connect,
-            ),
-            limits=limits,
-            headers={
-                "Accept": "application/json",
-                "User-Agent": f"approvals/{__version__}",
-                **(headers or {}),
-            },
-            verify=verify,
-            # A redirect from a government data source is a misconfiguration to report,
-            # not something to follow with our credentials attached.
-            follow_redirects=False,
-        )
-        self._default_headers = dict(self._client.headers)
+        self._base_url = httpx.URL(base_url)
+        self._default_headers = {
+            "Accept": "application/json",
+            "User-Agent": f"approvals/{__version__}",
+            **(headers or {}),
+        }
+        self._client: httpx.AsyncClient | None = None
+        self._own: AiohttpExchange | None = None
+        if transport is not None:
+            self._client = _httpx_client(
+                base_url, transport, self.timeouts, pool, self._default_headers, verify
+            )
+        elif exchange is None:
+            exchange = self._own = AiohttpExchange(
+                base_url, timeouts=self.timeouts, pool=pool, verify=verify
+            )
+        self._exchange = exchange
 
     @property
     def base_url(self) -> str:
-        return str(self._client.base_url)
+        return str(self._base_url)
 
     async def get_json(
         self,
@@ -136,7 +123,7 @@ class JsonClient:
 
         async def attempt() -> Any:
             async with asyncio.timeout(self.timeouts.total):
-                if self._exchange is not None:
+                if self._client is None:
                     body = await self._exchanged("GET", path, params, headers, None)
                 else:
                     response = await self._client.get(path, params=params, headers=headers)
@@ -150,7 +137,7 @@ class JsonClient:
     async def post_json(self, path: str, body: Any) -> Any:
         """POST `body` as JSON; the parsed answer. Not retried (writes are not idempotent)."""
         async with asyncio.timeout(self.timeouts.total):
-            if self._exchange is not None:
+            if self._client is None:
                 data = json.dumps(body, ensure_ascii=False).encode("utf-8")
                 answer = await self._exchanged("POST", path, None, None, data)
             else:
@@ -171,14 +158,20 @@ class JsonClient:
         `raise_for_status` raises, so `translate` and the retry policy see no difference."""
         assert self._exchange is not None
         sent = {**self._default_headers, **(headers or {})}
+        if body is not None:
+            sent["Content-Type"] = "application/json"
         status, answer = await self._exchange(method, path, params, sent, body)
         if not 200 <= status < 300:
-            request = httpx.Request(method, self._client.base_url.join(path), params=params)
+            url = str(self._base_url).rstrip("/") + path  # as AiohttpExchange sends it
+            request = httpx.Request(method, url, params=params)
             httpx.Response(status, content=answer, request=request).raise_for_status()
         return answer
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._own is not None:
+            await self._own.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -190,3 +183,34 @@ class JsonClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _httpx_client(
+    base_url: str,
+    transport: httpx.AsyncBaseTransport,
+    timeouts: Timeouts,
+    pool: Pool,
+    headers: Mapping[str, str],
+    verify: ssl.SSLContext | bool,
+) -> httpx.AsyncClient:
+    """The client that drives an injected httpx transport, with the connector's limits."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        transport=transport,
+        timeout=httpx.Timeout(
+            connect=timeouts.connect,
+            read=timeouts.read,
+            write=timeouts.read,
+            pool=timeouts.connect,  # as AiohttpExchange: saturation, like connecting
+        ),
+        limits=httpx.Limits(
+            max_connections=pool.max_connections,
+            max_keepalive_connections=pool.max_keepalive,
+            keepalive_expiry=pool.keepalive_expiry,
+        ),
+        headers=headers,
+        verify=verify,
+        # A redirect from a government data source is a misconfiguration to report,
+        # not something to follow with our credentials attached.
+        follow_redirects=False,
+    )
