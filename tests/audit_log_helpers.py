@@ -65,7 +65,7 @@ def grow_log(engine: Engine, key: SigningKey, total: int, chunk: int = 2000) -> 
     """Append copies of the stored decisions (new ids, freshly signed) until `total` leaves."""
     with Session(engine) as s:
         templates = [
-            (s.get(Application, r.application_id), json.loads(r.record))
+            (s.get(Application, r.application_id), json.loads(r.leaf)["record"])
             for r in s.exec(select(DecisionRecord).order_by(DecisionRecord.leaf_index)).all()
         ]
         have = len(templates)
@@ -82,7 +82,7 @@ def grow_log(engine: Engine, key: SigningKey, total: int, chunk: int = 2000) -> 
                 signed = sign_record(copy, key)
                 s.add(Application(**(app.model_dump() | {"id": new_id, "idempotency_key": None})))
                 row = DecisionRecord(
-                    application_id=new_id, record=signed.signed_bytes, leaf=signed.leaf,
+                    application_id=new_id, leaf=signed.leaf,
                     signature=signed.signature, key_id=signed.key_id, created_at=NOW,
                 )
                 s.add(row)

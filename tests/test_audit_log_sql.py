@@ -54,7 +54,7 @@ def _decide(store: Store, n: int, key=KEY) -> list[DecisionRecord]:  # type: ign
                           ruleset_version="1", ruleset_hash=RULESET_HASH,
                           application_date=dt.date(2026, 11, 30), outcome="approve",
                           request_digest="sha256:", created_at=NOW)
-        row = DecisionRecord(application_id=app_id, record=signed.signed_bytes, leaf=signed.leaf,
+        row = DecisionRecord(application_id=app_id, leaf=signed.leaf,
                              signature=signed.signature, key_id=signed.key_id, created_at=NOW)
         out.append(store.save_decision(app, row).record)
     return out
@@ -236,7 +236,7 @@ def test_records_committed_before_the_sql_log_are_integrated_in_commit_order(
     assert cp.size == 3
     assert [log.record_of(r.application_id).leaf_index for r in rows] == [0, 1, 2]
     with Session(store.engine) as s:
-        more = DecisionRecord(application_id=rows[0].application_id, record=b"", leaf=b"",
+        more = DecisionRecord(application_id=rows[0].application_id, leaf=b"",
                               signature=b"", key_id="", created_at=NOW)
         assert more.leaf_index is None
         with pytest.raises(Exception):  # noqa: B017 - appending nothing is refused

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
@@ -99,7 +99,7 @@ def _application(key: str | None = "k1", digest: str = "sha256:body") -> Applica
 
 def _record(application: Application) -> DecisionRecord:
     return DecisionRecord(
-        application_id=application.id, record=b'{"outcome":"approve"}',
+        application_id=application.id,
         leaf=b'{"record":{"outcome":"approve"},"signature":{}}', signature=b"s" * 64,
         key_id="sandbox+01020304", created_at=NOW,
     )
@@ -125,7 +125,7 @@ def test_saves_and_reads_back_a_decision(store: Store) -> None:
     store.save_decision(app, _record(app), licence)
     got = store.get(app.id)
     assert got is not None
-    assert got.record.record == b'{"outcome":"approve"}'
+    assert got.record.leaf == b'{"record":{"outcome":"approve"},"signature":{}}'
     assert got.record.leaf_index == 0  # the first leaf of the log, assigned at commit
     assert utc(got.application.created_at) == NOW
     assert [lic.status for lic in got.licences] == ["pending"]
@@ -289,3 +289,47 @@ def test_reads_run_inline_only_on_a_sqlite_file(store: Store) -> None:
     )
     in_memory.engine.dispose()
     assert not inline  # its one connection belongs to whichever worker thread holds it
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_with_the_old_record_column_is_upgraded_at_open(
+    backend: str, tmp_path: Path
+) -> None:
+    """Earlier versions kept each record's signed bytes twice: in `leaf` and in a
+    `record` column. Opening such a database drops the column; its decisions stay
+    readable and new ones are saved."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+        drop = None
+    else:
+        engine, schema = _postgres()
+        engine.dispose()
+        url = PG_URL + f"?options=-csearch_path%3D{schema}"
+        drop = schema
+    try:
+        old = Store(open_database(url))
+        with old.engine.begin() as conn:  # the old layout: the column and a row using it
+            conn.execute(text(
+                "ALTER TABLE decision_records ADD COLUMN record BYTEA"
+                if backend == "postgresql" else
+                "ALTER TABLE decision_records ADD COLUMN record BLOB NOT NULL DEFAULT x''"
+            ))
+        earlier = _application()
+        old.save_decision(earlier, _record(earlier), None, _ruleset())
+        with old.engine.begin() as conn:
+            conn.execute(text("UPDATE decision_records SET record = :r"),
+                         {"r": b'{"outcome":"approve"}'})
+        old.engine.dispose()
+
+        store = Store(open_database(url))
+        columns = [c["name"] for c in inspect(store.engine).get_columns("decision_records")]
+        assert "record" not in columns and "leaf" in columns
+        got = store.get(earlier.id)
+        assert got is not None and got.record.leaf == _record(earlier).leaf
+        later = _application(key="after-the-upgrade")
+        store.save_decision(later, _record(later))
+        assert store.get(later.id) is not None
+        store.engine.dispose()
+    finally:
+        if drop:
+            drop_schema(drop)

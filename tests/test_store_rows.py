@@ -31,7 +31,7 @@ SAMPLES: dict[type[SQLModel], dict[str, Any]] = {
         request_digest="sha256:body", created_at=NOW,
     ),  # filed_by left to its default
     DecisionRecord: dict(
-        application_id=APP_ID, record=b'{"a":1}', leaf=b'{"record":{"a":1}}',
+        application_id=APP_ID, leaf=b'{"record":{"a":1}}',
         signature=b"s" * 64, key_id="sandbox+01020304", created_at=NOW,
     ),  # seq and leaf_index left to their defaults
     IssuedLicence: dict(
@@ -79,7 +79,7 @@ def test_built_rows_are_stored_changed_and_read_back_by_the_orm(tmp_path: Path) 
                     "status": "issued"
                 }
         record = session.get(DecisionRecord, built[DecisionRecord].seq)
-        assert record is not None and record.record == b'{"a":1}'
+        assert record is not None and record.leaf == b'{"record":{"a":1}}'
     engine.dispose()
 
 

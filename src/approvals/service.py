@@ -291,7 +291,6 @@ class DecisionService:
         row = build_row(
             DecisionRecord,
             application_id=application_id,
-            record=signed.signed_bytes,
             leaf=signed.leaf,
             signature=signed.signature,
             key_id=signed.key_id,

@@ -63,6 +63,16 @@ class SignedRecord:
         return leaf_hash(self.leaf)
 
 
+def signed_bytes_of(leaf: bytes) -> bytes:
+    """The record's signed bytes inside a leaf this module built (the log stores only the
+    leaf). For a leaf not yet verified, `LeafVerifier` checks the layout first."""
+    if not leaf.startswith(_LEAF_PREFIX):
+        raise ValueError("not a leaf: it does not start with {\"record\":")
+    # The signature object's members are strings, whose quotes are escaped, so the last
+    # ',"signature":' is the one after the record.
+    return leaf[len(_LEAF_PREFIX) : leaf.rindex(_SIGNATURE_MEMBER)]
+
+
 def _signature_object(key_id: str, signature: bytes) -> dict[str, str]:
     return {"alg": SIGNATURE_ALG, "key_id": key_id, "value": b64encode(signature)}
 

@@ -52,7 +52,7 @@ from sqlmodel import Session, col, select
 from approvals.api.wiring import Wired
 from approvals.audit.keys import Keyring, SigningKey
 from approvals.audit.merkle import MerkleLog, leaf_hash
-from approvals.audit.record import sign_record
+from approvals.audit.record import sign_record, signed_bytes_of
 from approvals.audit.sqllog import DecisionLog
 from approvals.audit.verify import verify_log
 from approvals.bench.charts import line
@@ -224,7 +224,7 @@ def sign_copies(signer: SigningKey, templates: Templates, first: int, count: int
         )
         apps.append(app | {"id": new_id, "idempotency_key": None, "created_at": now})
         records.append({
-            "application_id": new_id, "record": signed.signed_bytes, "leaf": signed.leaf,
+            "application_id": new_id, "leaf": signed.leaf,
             "signature": signed.signature, "key_id": signed.key_id, "created_at": now,
         })
         leaves.append(leaf_hash(signed.leaf))
@@ -276,7 +276,7 @@ def bare_verify_rate(log: DecisionLog, size: int, seconds: float) -> float:
     sample = []
     for entry in log.entries(min(size, 2_000)):
         record = json.loads(entry.leaf)
-        signed = entry.leaf[len(b'{"record":') : entry.leaf.rindex(b',"signature":')]
+        signed = signed_bytes_of(entry.leaf)
         from approvals.audit.encoding import b64decode_strict
 
         signature = b64decode_strict(record["signature"]["value"])
@@ -431,10 +431,18 @@ def memory_and_growth(ctx: BenchContext) -> SectionResult:
             "freed in per-thread arenas, so it rises and falls by hundreds of MB from "
             "run to run; what is still referenced, a leak, cannot be trimmed); "
             "bytes per record are the SQLite file "
-            "and WAL (checkpointed) over the records: the signed record, its leaf "
-            "(the record again, with the signature), the application row, the tree nodes "
-            "and indexes; and, for real decisions, the usage records of their reads."
+            "and WAL (checkpointed) over the records: the leaf (the signed record and "
+            "its signature), the application row, the tree nodes and indexes; and, for "
+            "real decisions, the usage records of their reads."
         ),
+        notes=[
+            "Each record's signed bytes used to be stored twice, in the leaf and in a "
+            "`record` column beside it; the column is gone (opening an older database "
+            "drops it: store/database.py). On 2026-11-30's slow machine, building a "
+            "100,000-record log: 13,608 → 7,323 bytes a record, bulk appends "
+            "2,317 → 2,759 records/s; verification 4,477 → 4,339 records/s, within the "
+            "noise (it already skipped the column's pages, stored after the leaf)."
+        ],
         table=Table(
             ("records", "RSS (MB)", "since first (MB)", "RSS untrimmed (MB)", "bytes/record",
              "DB (GiB)",

@@ -29,6 +29,7 @@ from typing import Any
 from approvals.api.settings import Settings
 from approvals.api.wiring import Wired, wire
 from approvals.audit.keys import SigningKey
+from approvals.audit.record import signed_bytes_of
 from approvals.bench.context import BenchContext
 from approvals.bench.report import SectionResult, Table, Target, rate
 from approvals.sandbox.fixtures import Showcase, load_fixtures
@@ -286,7 +287,7 @@ async def _measure(
         per_round = 300 if ctx.quick else 1_500
         rounds, bare = [], []
         signed = [
-            r.record for r in wired.service.store.records(limit=len(cases))
+            signed_bytes_of(r.leaf) for r in wired.service.store.records(limit=len(cases))
         ]  # the bytes the service signed
         for _ in range(2):  # interleaved, best of 2 (noisy machine)
             rounds.append(await run_decisions(wired, cases, per_round))

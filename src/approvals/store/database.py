@@ -7,13 +7,14 @@ transactions on power loss, and an acknowledged decision must never be lost
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, event, func, select
+from sqlalchemy import Connection, Table, event, func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel, create_engine
@@ -35,6 +36,14 @@ SQLITE_POOL_OVERFLOW = 32
 # PostgreSQL advisory lock key for creating the schema ("APPR" + "LOG" + 3; see
 # store/treestore.py for 1 and 2).
 SCHEMA_LOCK = 0x41505052_4C4F4703
+# Columns an earlier version created and this one drops at open. Each held only a
+# copy of data kept elsewhere, so dropping it loses nothing.
+DROPPED_COLUMNS = (
+    # The record's signed bytes, which the leaf holds too (audit.record.signed_bytes_of):
+    # ~5.6 KB of ~13.6 KB a decision.
+    ("decision_records", "record"),
+)
+log = logging.getLogger("approvals.store")
 
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:
@@ -65,14 +74,28 @@ def create_schema(engine: Engine, only: Sequence[Table] | None = None) -> None:
         with engine.begin() as conn:
             conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
             SQLModel.metadata.create_all(conn, tables=only)
+            _drop_old_columns(conn)
         return
     lock = writer_lock(engine)
     try:
-        with lock.held() if lock is not None else nullcontext():
-            SQLModel.metadata.create_all(engine, tables=only)
+        with lock.held() if lock is not None else nullcontext(), engine.begin() as conn:
+            SQLModel.metadata.create_all(conn, tables=only)
+            _drop_old_columns(conn)
     finally:
         if lock is not None:
             lock.close()
+
+
+def _drop_old_columns(conn: Connection) -> None:
+    """Bring a database an earlier version created up to this version's tables."""
+    inspector = inspect(conn)
+    for table, column in DROPPED_COLUMNS:
+        if not inspector.has_table(table):
+            continue
+        if column in {c["name"] for c in inspector.get_columns(table)}:
+            # SQLite 3.35+ and PostgreSQL both drop a column in place.
+            conn.execute(text(f'ALTER TABLE "{table}" DROP COLUMN "{column}"'))
+            log.warning("upgraded the database: dropped %s.%s", table, column)
 
 
 def _sqlite(url: str, database: str | None) -> Engine:

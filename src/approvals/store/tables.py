@@ -57,11 +57,10 @@ class DecisionRecord(SQLModel, table=True):
 
     __tablename__ = "decision_records"
 
-    # Column order is storage order: SQLite reaches a column of a row that overflows its
-    # page by walking the overflow pages of every column before it. The small columns
-    # come first, then the leaf (what verification and proofs read), then the record
-    # (the leaf's signed bytes again, read for one decision at a time): a full
-    # verification reads half the pages it would if the record came first.
+    # Column order is storage order: the small columns first, then the leaf, which
+    # overflows its page. The leaf holds the record's signed bytes (`signed_bytes_of`),
+    # so they are stored once; a `record` column with a second copy (~5.6 KB a
+    # decision) was dropped (store/database.py, DROPPED_COLUMNS).
     seq: int | None = Field(default=None, primary_key=True)
     application_id: str = Field(foreign_key="applications.id", unique=True, max_length=36)
     key_id: str = Field(max_length=200)
@@ -69,7 +68,6 @@ class DecisionRecord(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_column=_when())
     signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     leaf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    record: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class RulesetText(SQLModel, table=True):
