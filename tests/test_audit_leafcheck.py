@@ -450,3 +450,71 @@ def test_every_changed_byte_gives_the_same_verdict_and_message(seed: int) -> Non
         except Exception as exc:
             slow = repr(exc)
         assert fast == slow, changed
+
+
+# -- is_plain: the check signing asks before walking a record --------------------------
+
+_ODD = st.sampled_from([
+    (1, 2), float("nan"), float("inf"), -float("inf"), b"x", {1: "a"}, {("a",): 1},
+    set(), frozenset(), 1 + 2j, object(),
+    __import__("datetime").date(2026, 11, 30),
+    __import__("enum").IntEnum("Level", "LOW")(1),  # an int subclass
+    type("Text", (str,), {})("x"),  # a str subclass
+    __import__("collections").OrderedDict(a=1),  # a dict subclass
+])
+_ANYTHING = st.recursive(
+    _SCALARS | _ODD,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4)
+    | st.tuples(inner, inner),
+    max_leaves=20,
+)
+
+
+def _python_plain(value: Any) -> bool:
+    """The same question answered in Python, by the definition."""
+    kind = type(value)
+    if value is None or kind in (str, int, bool):
+        return True
+    if kind is float:
+        return value == value and value not in (float("inf"), -float("inf"))
+    if kind is list:
+        return all(_python_plain(v) for v in value)
+    if kind is dict:
+        return all(type(k) is str and _python_plain(v) for k, v in value.items())
+    return False
+
+
+@given(_ANYTHING)
+@settings(max_examples=400, deadline=None)
+def test_is_plain_answers_as_the_definition(value: Any) -> None:
+    assert _leafcheck.is_plain(value) == _python_plain(value)
+
+
+def test_is_plain_stops_at_depth() -> None:
+    deep: Any = []
+    for _ in range(200):
+        deep = [deep]
+    assert not _leafcheck.is_plain(deep)  # not sure: the Python walk decides
+    assert _leafcheck.is_plain([[[1]]])
+
+
+@given(_ANYTHING)
+@settings(max_examples=200, deadline=None)
+def test_signing_gives_the_same_bytes_with_and_without_the_check(
+    value: Any,
+) -> None:
+    record = {"outcome": "approve", "facts": value}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_module.leafcheck, "_IS_PLAIN", None)
+        try:
+            slow: Any = sign_record(record, KEY)
+        except Exception as exc:  # refused: the fast path must refuse it alike
+            slow = type(exc)
+    try:
+        fast: Any = sign_record(record, KEY)
+    except Exception as exc:
+        fast = type(exc)
+    if isinstance(slow, type):
+        assert fast is slow
+    else:
+        assert fast.leaf == slow.leaf and fast.record == slow.record

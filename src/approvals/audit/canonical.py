@@ -196,4 +196,4 @@ def is_canonical(data: bytes, value: JSONValue) -> bool:
 
 def canonical_json(obj: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``obj``."""
-    return encode_canonical(to_json_value(obj))
+    return encode_canonical(obj if leafcheck.is_plain(obj) else to_json_value(obj))

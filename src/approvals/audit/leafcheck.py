@@ -13,11 +13,19 @@ except ImportError:  # built without a C compiler
 
 #: Whether the extension is built.
 AVAILABLE = _leafcheck is not None
+_IS_PLAIN = getattr(_leafcheck, "is_plain", None)
 
 
 def is_canonical(data: bytes) -> bool:
     """True only if ``data`` is definitely RFC 8785 canonical JSON; False: not sure."""
     return _leafcheck is not None and _leafcheck.is_canonical(data)
+
+
+def is_plain(obj: object) -> bool:
+    """True only if ``obj`` is definitely a plain JSON value (exact dict with str keys,
+    list, str, int, bool, None, finite float); False: not sure. Older builds of the
+    extension lack the check: not sure."""
+    return _IS_PLAIN is not None and _IS_PLAIN(obj)
 
 
 def leaf(data: bytes) -> tuple[int, int, str, str, str, str, str] | None:

@@ -87,7 +87,8 @@ def sign_record(record: Mapping[str, Any], signer: SigningKey) -> SignedRecord:
     If ``record`` already carries ``key_id`` or ``log_origin`` they must name
     ``signer``; a record can never claim a key other than the one that signs it.
     """
-    value = to_json_value(record)
+    # Already plain JSON (the service's records are): a shallow copy to stamp, not a walk.
+    value = dict(record) if leafcheck.is_plain(record) else to_json_value(record)
     if not isinstance(value, dict):
         raise AuditError(f"record: expected a JSON object, found {type(record).__name__}")
     for field, want in (("key_id", signer.record_key_id), ("log_origin", signer.name)):
