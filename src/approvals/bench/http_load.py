@@ -94,7 +94,10 @@ aiohttp errors are still mapped to httpx's exceptions for `translate`. Three A/B
 at 75/s, one service process, old then new: event loop 10.4/11.4/11.1 → 8.9/8.9/9.6 ms
 a decision; service in all 12.8/13.6/13.4 → 12.2/12.1/12.8 ms (the group-commit writer
 took some of it back: smaller batches when decisions finish sooner); p50
-101/293/182 → 44/47/77 ms.
+101/293/182 → 44/47/77 ms. Then the sandbox mounts come before the API's routes in
+`create_app` (py-spy put ~10% of the providers' CPU in matching each read against
+every API route first): providers 5.0/5.35/4.8 → 4.9/4.45/4.4 ms a decision at 50/s,
+three A/B runs, within reach of the noise.
 """
 
 
