@@ -121,6 +121,12 @@ is CPU-bound (CPU time and the clock agree within 0.3%). Tried and dropped: 16 K
 SQLite pages instead of 4 KB (fewer overflow pages a row): 82.9, 81.1, 82.3, 84.5%
 against 85.2, 79.6% at 200,000 records, no difference through the noise, and a file
 17% larger.
+Tried and dropped (2026-11-30, the slower machine): checking signatures on two
+processes, the main process reading the leaves and sending them over in batches of
+2,000. py-spy put the main process at its limit (reading the log 48%, pickling and
+sending the batches 35%), so two processes verified 3,302-5,309 records/s against
+4,356/s on one, in noisy rounds, and 41% of the bare rate on two processes. It would
+pay only with each worker reading its own range of the log.
 Inclusion proofs read all the subtree hashes a proof needs in one query (an OR of
 primary-key lookups; a row-value `IN` list made SQLite scan the table: 150/s) instead
 of one query per hash: 530 → 2,500 proofs/s at 50,000 leaves, the same bytes.
