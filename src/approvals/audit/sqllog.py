@@ -156,43 +156,10 @@ class DecisionLog:
             ranges = consistency_ranges(first, second) if 0 <= first <= second else []
             return _prefetched(s, ranges).consistency_proof(first, second)
 
-    def entries(self, size: int) -> Iterator[LogEntry]:
-        """The first ``size`` leaves as stored, each with its stored leaf hash and index.
-
-        Read from the records table (the leaf bytes) joined to the tree (the hash), so
-        a record deleted, moved or altered in either place shows up in verification.
-        Rows come straight from the DB-API cursor, :data:`BATCH` per query: SQLAlchemy
-        result rows cost about a microsecond each, a tenth of verifying a record
-        besides its signature.
-        """
-        after: int = -1
-        index_col = col(DecisionRecord.leaf_index)
-        while True:
-            query = (
-                select(index_col, col(DecisionRecord.leaf), col(TreeNode.hash))
-                .outerjoin(
-                    TreeNode,
-                    and_(col(TreeNode.level) == 0, col(TreeNode.node) == index_col),
-                )
-                .where(index_col > after, index_col < size)
-                .order_by(index_col)
-                .limit(BATCH)
-            )
-            with self.engine.connect() as conn:
-                # Only integers are bound, so they are written into the SQL: no
-                # driver-specific parameter style.
-                sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
-                cursor = conn.connection.cursor()
-                try:
-                    cursor.execute(sql)
-                    rows = cursor.fetchall()
-                finally:
-                    cursor.close()
-            if not rows:
-                return
-            for index, leaf, stored in rows:
-                yield LogEntry(bytes(leaf), None if stored is None else bytes(stored), index)
-            after = int(rows[-1][0])
+    def entries(self, size: int) -> StoredEntries:
+        """The first ``size`` leaves as stored, each with its stored leaf hash and index
+        (iterate over it; `verify_log` may also read it by range, one range a process)."""
+        return StoredEntries(self.engine, 0, size)
 
     def record_of(self, application_id: str) -> DecisionRecord:
         with self._session() as s:
@@ -410,6 +377,67 @@ class _PrefetchedTree:
         self, leaf_hashes: Sequence[bytes], subtrees: Sequence[tuple[int, int, bytes]]
     ) -> None:
         raise AuditError("a proof's read-ahead view of the tree cannot append")
+
+
+@dataclass(frozen=True)
+class StoredEntries:
+    """Leaves ``start`` up to ``stop`` of a log in a database, as stored: iterable here,
+    and readable by range in another process, which opens the database by its URL."""
+
+    engine: Engine
+    start: int
+    stop: int
+
+    def __iter__(self) -> Iterator[LogEntry]:
+        return read_entries(self.engine, self.start, self.stop)
+
+    @property
+    def url(self) -> str | None:
+        """Where another process finds the same rows (None: an in-memory database)."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
+        return url.render_as_string(hide_password=False)
+
+
+def read_entries(engine: Engine, start: int, stop: int) -> Iterator[LogEntry]:
+    """The leaves with indexes ``start`` up to ``stop``, in order, each with its stored
+    leaf hash and index.
+
+    Read from the records table (the leaf bytes) joined to the tree (the hash), so a
+    record deleted, moved or altered in either place shows up in verification. Rows
+    come straight from the DB-API cursor, :data:`BATCH` per query: SQLAlchemy result
+    rows cost about a microsecond each, a tenth of verifying a record besides its
+    signature.
+    """
+    after = start - 1
+    index_col = col(DecisionRecord.leaf_index)
+    while True:
+        query = (
+            select(index_col, col(DecisionRecord.leaf), col(TreeNode.hash))
+            .outerjoin(
+                TreeNode,
+                and_(col(TreeNode.level) == 0, col(TreeNode.node) == index_col),
+            )
+            .where(index_col > after, index_col < stop)
+            .order_by(index_col)
+            .limit(BATCH)
+        )
+        with engine.connect() as conn:
+            # Only integers are bound, so they are written into the SQL: no
+            # driver-specific parameter style.
+            sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(sql)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        if not rows:
+            return
+        for index, leaf, stored in rows:
+            yield LogEntry(bytes(leaf), None if stored is None else bytes(stored), index)
+        after = int(rows[-1][0])
 
 
 def _prefetched(s: Session, ranges: Iterable[tuple[int, int]]) -> MerkleLog:

@@ -31,8 +31,7 @@ from typing import Literal
 from approvals.audit.checkpoint import Checkpoint, checkpoint_of_note, open_checkpoint
 from approvals.audit.errors import AuditError
 from approvals.audit.keys import Keyring
-from approvals.audit.merkle import RootAccumulator, leaf_hash
-from approvals.audit.record import LeafVerifier
+from approvals.audit.merkle import RootAccumulator
 
 Status = Literal["pass", "fail", "skip"]
 
@@ -98,13 +97,18 @@ def verify_log(
     since: str | bytes | None = None,
     origin: str | None = None,
     check_canonical: bool = True,
+    workers: int = 1,
 ) -> VerifyReport:
     """Run steps 1–5 (see module docstring) and return the report; never raises on a failed check.
 
     ``entries`` are the log's leaves in index order (``bytes`` or :class:`LogEntry`),
     exactly as many as the checkpoint covers. ``origin``, if given, is the log the
-    auditor expects; otherwise the checkpoint's own origin is used.
+    auditor expects; otherwise the checkpoint's own origin is used. With ``workers``
+    > 1, a log in a database (`DecisionLog.entries`) has its records' signatures
+    checked on that many processes (`approvals.audit.parallel`); the report is the same.
     """
+    from approvals.audit.parallel import checked_entries  # it reads logs: sqllog -> here
+
     s1 = StepResult(1, "record signatures")
     s2 = StepResult(2, "leaf hashes")
     s3 = StepResult(3, "root hash and size against the checkpoint")
@@ -124,26 +128,16 @@ def verify_log(
             s5.problem(f"cannot read the earlier checkpoint: {exc}")
     log_origin = origin or (latest.origin if latest else None)
 
-    verify_leaf = LeafVerifier(keyring, check_canonical=check_canonical)
     acc = RootAccumulator()
     prefix_root = acc.root() if earlier is not None and earlier.size == 0 else None
     stored_hashes = 0
-    for position, item in enumerate(entries):
-        if isinstance(item, LogEntry):
-            leaf, stored, index = item.leaf, item.leaf_hash, item.index
-        else:
-            leaf, stored, index = item, None, None
-        try:  # step 1
-            record_origin = verify_leaf(leaf)
-            if log_origin is not None and record_origin != log_origin:
-                s1.problem(
-                    f"record {position}: log_origin {record_origin!r}, "
-                    f"expected this log's origin {log_origin!r}"
-                )
-        except AuditError as exc:
-            s1.problem(f"record {position}: {exc}")
-        computed = leaf_hash(leaf)  # step 2
-        if stored is not None:
+    checked = checked_entries(
+        entries, keyring, log_origin, check_canonical=check_canonical, workers=workers
+    )
+    for position, (stored, index, computed, problem) in enumerate(checked):
+        if problem is not None:  # step 1
+            s1.problem(f"record {position}: {problem}")
+        if stored is not None:  # step 2
             stored_hashes += 1
             if stored != computed:
                 s2.problem(
