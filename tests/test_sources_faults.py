@@ -420,13 +420,17 @@ def test_reads_run_concurrently() -> None:
         in_flight -= 1
         return healthy(request)
 
-    started = time.perf_counter()
-    got = gather(slow)
-    elapsed = time.perf_counter() - started
+    async def go() -> tuple[dict[str, Gathered], float]:
+        async with sources(slow) as s:  # timed without the set-up around it
+            started = time.perf_counter()
+            got = await s.gather(ruleset(), APPLICANT, FORM, ON)
+            return got, time.perf_counter() - started
+
+    got, elapsed = asyncio.run(go())
     assert all(g.error is None for g in got.values())
-    # Six reads of 0.2 s each: 1.2 s one after another, ~0.2 s together.
+    # Six reads of 0.2 s each: at least 1.2 s one after another, ~0.2 s together.
     assert most == 6
-    assert elapsed < 0.8
+    assert elapsed < 1.0
 
 
 def test_two_inputs_with_the_same_read_share_one_request() -> None:

@@ -38,8 +38,9 @@ class Fetched:
 
 
 class Exchange(Protocol):
-    """A source called without HTTP (the in-process sandbox, `approvals.sandbox.inprocess`):
-    (method, path, query, headers, body) -> (status, body bytes)."""
+    """How a source is called: (method, path, query, headers, body) -> (status, body
+    bytes). Real HTTP (`approvals.sources.aiotransport.AiohttpExchange`) or the sandbox
+    in the same process (`approvals.sandbox.inprocess`)."""
 
     def __call__(
         self,
