@@ -32,6 +32,7 @@ from approvals.sources.gather import Sources
 from approvals.spec.catalog import Catalog
 from approvals.spec.connectors import (
     Circuit,
+    Concurrency,
     ConnectorConfig,
     Retry,
     Timeouts,
@@ -57,13 +58,18 @@ SLOW_HOST_SHARE = 0.02
 
 
 def quick_config() -> ConnectorConfig:
-    """Tiny backoff so the run is fast; a breaker that does not open here (it is tested
-    on its own, tests/test_faults_resilience.py), so that every referral is down to a fault."""
+    """Tiny backoff so the run is fast; a breaker that does not open here and a quota
+    whose queue never gives up (both tested on their own, tests/test_faults_resilience.py),
+    so that every referral is down to a fault. With the default 2 s queue, the hanging
+    reads of the timeout phase kept the 16 slots so busy that on a slow host (a CI run
+    of 2026-11-30) 12 unaffected cases were referred as "too busy": right for the
+    service, but not what this test counts."""
     config = load_connectors()
     changes: dict[str, Any] = {
         "timeout": RELAXED,
         "retry": Retry(attempts=2, backoff_base=0.001, backoff_max=0.002),
         "circuit": Circuit(failure_threshold=1000, reset_after=1),
+        "concurrency": Concurrency(queue_timeout=60),
     }
     return ConnectorConfig(
         config.root,
