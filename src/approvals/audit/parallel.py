@@ -20,6 +20,9 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
 
 from approvals.audit.errors import AuditError
 from approvals.audit.keys import Keyring
@@ -27,6 +30,7 @@ from approvals.audit.merkle import leaf_hash
 from approvals.audit.record import LeafVerifier
 from approvals.audit.sqllog import StoredEntries, read_entries
 from approvals.audit.verify import LogEntry
+from approvals.store.database import open_database
 
 #: Leaves a process reads and checks at a time: large enough that a task's overhead is
 #: nothing against verifying it (~200 us a leaf), small enough to keep every core busy.
@@ -92,25 +96,30 @@ def checked_entries(
             yield from pending.popleft().result()
 
 
-_WORKER: dict[str, object] = {}
+@dataclass(frozen=True)
+class _Worker:
+    """What a checking process keeps between ranges."""
+
+    engine: Engine  # its own connections
+    verify: LeafVerifier
+    origin: str | None
+
+
+_worker: _Worker | None = None
 
 
 def _start_worker(
     url: str, keys: list[str], log_origin: str | None, check_canonical: bool
 ) -> None:
-    from approvals.store.database import open_database  # the worker's own connections
-
-    _WORKER["engine"] = open_database(url, create=False)
-    _WORKER["verify"] = LeafVerifier(Keyring(keys), check_canonical=check_canonical)
-    _WORKER["origin"] = log_origin
+    global _worker
+    verify = LeafVerifier(Keyring(keys), check_canonical=check_canonical)
+    _worker = _Worker(open_database(url, create=False), verify, log_origin)
 
 
 def _check_range(start: int, stop: int) -> list[Checked]:
-    verify_leaf, origin = _WORKER["verify"], _WORKER["origin"]
-    assert isinstance(verify_leaf, LeafVerifier)
-    assert origin is None or isinstance(origin, str)
-    engine = _WORKER["engine"]
+    worker = _worker
+    assert worker is not None, "set by _start_worker in this process"
     return [
-        check_leaf(verify_leaf, origin, entry)
-        for entry in read_entries(engine, start, stop)  # type: ignore[arg-type]
+        check_leaf(worker.verify, worker.origin, entry)
+        for entry in read_entries(worker.engine, start, stop)
     ]

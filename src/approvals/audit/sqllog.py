@@ -51,6 +51,7 @@ from approvals.errors import NotFound
 from approvals.store.logtables import SignedCheckpoint, TreeNode
 from approvals.store.tables import DecisionRecord, RulesetText
 from approvals.store.treestore import SqlTreeStore, integrate_unindexed, lock_for_append
+from approvals.store.urls import sqlite_file
 
 Clock = Callable[[], dt.datetime]
 
@@ -395,7 +396,7 @@ class StoredEntries:
     def url(self) -> str | None:
         """Where another process finds the same rows (None: an in-memory database)."""
         url = self.engine.url
-        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        if url.get_backend_name() == "sqlite" and sqlite_file(url) is None:
             return None
         return url.render_as_string(hide_password=False)
 

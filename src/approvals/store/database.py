@@ -21,6 +21,7 @@ from sqlmodel import SQLModel, create_engine
 
 # Imported to register the tables on SQLModel.metadata.
 from approvals.store import logtables, tables  # noqa: F401
+from approvals.store.urls import sqlite_file
 from approvals.store.writerlock import writer_lock
 
 DATABASE_URL_ENV = "APPROVALS_DATABASE_URL"
@@ -56,7 +57,7 @@ def open_database(url: str | None = None, *, create: bool = True) -> Engine:
     url = url or database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = _sqlite(url, parsed.database)
+        engine = _sqlite(url, sqlite_file(parsed))
     else:
         engine = create_engine(url, pool_pre_ping=True)
     if create:
@@ -99,7 +100,8 @@ def _drop_old_columns(conn: Connection) -> None:
 
 
 def _sqlite(url: str, database: str | None) -> Engine:
-    in_memory = not database or database == ":memory:"
+    """`database`: the file, or None for an in-memory database."""
+    in_memory = database is None
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if in_memory:
         # One shared connection, or each session would see its own empty database.

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from approvals.store.urls import sqlite_file
+
 
 class FileLock:
     """An exclusive `flock` on `path`, held by at most one thread of this process too."""
@@ -83,8 +85,5 @@ def sequencer_lock(engine: Engine) -> FileLock | None:
 
 
 def _beside(engine: Engine, role: str) -> FileLock | None:
-    url = engine.url
-    database = url.database
-    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return None
-    return FileLock(Path(f"{database}-{role}.lock"))
+    database = sqlite_file(engine.url)
+    return None if database is None else FileLock(Path(f"{database}-{role}.lock"))
