@@ -16,7 +16,7 @@ from approvals.engine.evaluate import MISSING, evaluate, evaluate_or_missing
 from approvals.engine.expr import parse
 from approvals.engine.functions import full_years
 from approvals.engine.model import Gathered, Provenance
-from approvals.engine.runtime import Engine
+from approvals.engine.runtime import ABSENT, Engine
 from approvals.errors import EvaluationError, ExpressionError, SpecErrors
 from approvals.spec.catalog import load_ruleset_text
 
@@ -189,6 +189,77 @@ def test_durable_agrees_with_the_evaluator(values: dict[str, Any], which: int) -
     expected = evaluate(when, values)
     assert ("approve" in fired) == expected
     assert ("fail__c" in fired) == (not expected)
+
+
+THREE = [
+    compile_check("young", "a < 5", {}),
+    compile_check("yes", "b", {}),
+    compile_check("listed", 'c in ["x", "y"]', {}),
+]
+THREE_VALUES = st.fixed_dictionaries(
+    {
+        "a": st.one_of(st.integers(-2, 8), st.just(ABSENT)),
+        "b": st.one_of(st.booleans(), st.just(ABSENT)),
+        "c": st.sampled_from(["x", "y", "z", ABSENT]),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=THREE_VALUES)
+def test_fire_answers_as_durable_rules_public_api_does(values: dict[str, Any]) -> None:
+    """`fire` drives durable_rules' C calls itself (engine/durable.py); its rules must be
+    those `Host.assert_fact` fires: none, one failure, several, or the approval."""
+    name = "prop-three"
+    RUNNER.ensure(name, durable_definition(THREE, {}))
+    ours = RUNNER.fire(name, values)
+    public = RUNNER.fire_through_host(name, values)
+    assert sorted(ours) == sorted(public)
+    assert len(ours) == len(set(ours))
+
+
+def test_fire_deletes_every_session() -> None:
+    """durable_rules fails at a ruleset's 1,025th live session; 3,000 decisions in a row,
+    approving and failing, must all be answered."""
+    name = "sessions-three"
+    RUNNER.ensure(name, durable_definition(THREE, {}))
+    cases = [
+        (name, {"a": 1, "b": True, "c": "x"}, ["approve"]),
+        (name, {"a": 9, "b": False, "c": "z"}, ["fail__listed", "fail__yes", "fail__young"]),
+    ]
+    for i in range(3_000):
+        ruleset, values, expected = cases[i % len(cases)]
+        assert sorted(RUNNER.fire(ruleset, values)) == expected
+        assert sorted(RUNNER.fire_through_host(ruleset, values)) == expected
+
+
+def test_fire_answers_a_fact_no_rule_matches(tmp_path: Path) -> None:
+    """durable_rules answers "not handled" for a fact no rule matches; `fire` reports
+    nothing fired and still deletes the session. Our compiled rulesets always match (an
+    approval or a failure), so this uses a one-rule ruleset, in a fresh interpreter:
+    in the test process, after the property tests above, durable_rules 2.0.28 aborted
+    in `delete_state` on this ruleset through its own public API as well."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "lone.py"
+    script.write_text(
+        "from approvals.engine.durable import runner\n"
+        "r = runner()\n"
+        "r.ensure('lone', {'only': {'all': [{'m': {'k': 1}}]}})\n"
+        "for i in range(3000):\n"
+        "    k = 1 + i % 2\n"
+        "    want = ['only'] if k == 1 else []\n"
+        "    assert r.fire('lone', {'k': k}) == want\n"
+        "    assert r.fire_through_host('lone', {'k': k}) == want\n"
+        "print('answered')\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "answered"
 
 
 def test_missing_facts_do_not_crash_durable_rules(tmp_path: Path) -> None:

@@ -5,7 +5,10 @@ fail, an `approve` rule for the conjunction, thresholds read from the item's
 parameters, facts asserted in a fresh session that is deleted afterwards. Rule
 names prefixed `bench-hand:` keep clear of the engine's own rulesets, and they are
 registered on the process's one runner (`approvals.engine.durable.runner`), because two
-durable_rules hosts registering rulesets in one process is what crashed it.
+durable_rules hosts registering rulesets in one process is what crashed it. Facts are
+asserted through durable_rules' public API (`Host.assert_fact`, each action run in a
+`Closure`: `DurableRunner.fire_through_host`), as a team using durable_rules would;
+our engine's `fire` drives the same C calls without the Closures (engine/durable.py).
 
 A condition on a fact that is absent never matches, so which checks are missing (a
 fact of `None`, unless the check is skipped because its prerequisite failed) is
@@ -186,7 +189,9 @@ class HandWritten:
 
     def decide(self, facts: dict[str, Any]) -> Verdict:
         present = {k: v for k, v in facts.items() if v is not None and k != "data_ok"}
-        failed = [n for n in self._runner.fire(self._name, present) if n != "approve"]
+        failed = [
+            n for n in self._runner.fire_through_host(self._name, present) if n != "approve"
+        ]
         missing = any(
             facts[fact] is None
             and (check not in self._gates or facts[self._gates[check][0]] == self._gates[check][1])
