@@ -14,10 +14,12 @@ from sqlmodel import Session
 
 from approvals.store import open_database
 from approvals.store.bulkinsert import insert_many
+from approvals.store.logtables import TreeNode
 from approvals.store.tables import Application
 from test_store import _postgres, _ruleset, drop_schema
 
 TABLE = Application.__table__  # type: ignore[attr-defined]
+NODES = TreeNode.__table__  # type: ignore[attr-defined]
 WHEN = dt.datetime(2026, 11, 30, 6, 5, 4, 321, tzinfo=dt.UTC)
 
 
@@ -56,6 +58,38 @@ def test_the_same_rows_as_sqlalchemys_executemany(backend: str, tmp_path: Path) 
         # A duplicate Idempotency-Key is still SQLAlchemy's IntegrityError.
         with Session(engine) as s, pytest.raises(IntegrityError):
             insert_many(s, TABLE, [ours[0] | {"id": str(uuid.uuid4())}])
+    finally:
+        engine.dispose()
+        if schema:
+            drop_schema(schema)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_binary_columns_hold_the_same_bytes(backend: str, tmp_path: Path) -> None:
+    """On SQLite the bytes go to the driver unwrapped (no `sqlite3.Binary`): they must
+    still be stored as the BLOB SQLAlchemy's own insert stores."""
+    if backend == "sqlite":
+        engine, schema = open_database(f"sqlite:///{tmp_path / 'n.db'}"), ""
+    else:
+        engine, schema = _postgres()
+    hashes = [bytes([i]) * 32 for i in range(6)]
+    try:
+        with Session(engine) as s:
+            insert_many(
+                s, NODES, [{"level": 0, "node": i, "hash": h} for i, h in enumerate(hashes[:3])]
+            )
+            s.execute(
+                insert(NODES),
+                [{"level": 0, "node": i + 3, "hash": h} for i, h in enumerate(hashes[3:])],
+            )
+            s.commit()
+        with engine.connect() as conn:
+            kind = "typeof(hash)" if backend == "sqlite" else "pg_typeof(hash)::text"
+            got = list(
+                conn.execute(text(f"select node, hash, {kind} from merkle_nodes order by node"))
+            )
+        assert [bytes(r[1]) for r in got] == hashes
+        assert {r[2] for r in got} == {"blob" if backend == "sqlite" else "bytea"}
     finally:
         engine.dispose()
         if schema:

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from approvals.audit.errors import AuditError
 from approvals.audit.merkle import MerkleLog, leaf_hash
+from approvals.store.bulkinsert import insert_many
 from approvals.store.logtables import TreeNode
 from approvals.store.tables import DecisionRecord
 
@@ -46,7 +47,6 @@ _TREE_SIZE = select(func.max(_NODES.c.node)).where(_NODES.c.level == 0)
 _SUBTREE = select(_NODES.c.hash).where(
     _NODES.c.level == bindparam("level"), _NODES.c.node == bindparam("node")
 )
-_INSERT_NODES = insert(_NODES)
 _APPEND_LOCK_PG = select(func.pg_advisory_xact_lock(APPEND_LOCK))
 # A write that changes nothing still takes SQLite's write lock.
 _APPEND_LOCK_SQLITE = update(_NODES).where(text("0 = 1")).values(level=_NODES.c.level)
@@ -109,7 +109,7 @@ class SqlTreeStore:
         rows += [{"level": level, "node": node, "hash": h} for level, node, h in subtrees]
         if rows:
             # Primary key (level, node): a second writer at the same position fails.
-            self.session.connection().execute(_INSERT_NODES, rows)
+            insert_many(self.session, _NODES, rows)
         self._size = start + len(leaf_hashes)
 
 
