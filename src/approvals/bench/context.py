@@ -16,6 +16,9 @@ class BenchContext:
     rulesets: Path = Path("rulesets")
     seed: int = 5  # issue 5; any fixed value keeps runs comparable
     engine: Engine = field(default_factory=Engine)
+    #: Items whose eight implementations were checked to agree on every input in this
+    #: run (each section builds the same implementations over the same inputs).
+    agreed: set[str] = field(default_factory=set)
     _samples: list[ItemSamples] | None = field(default=None, repr=False)
 
     @property
