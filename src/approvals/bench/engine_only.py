@@ -204,6 +204,22 @@ allowance), 131.3 to 110.5 (ride-hailing), 88.4 to 75.5 (graduate hukou) and 92.
 through its Python binding whatever the graph (its table alone, from derived facts,
 takes 121–130 µs), and deriving the facts in its expression node adds 24–142 µs
 (graph from inputs 145–264 µs).
+
+**durable_rules without its Closures (the sixth session, 2026-11-30).** On the slower
+machine of the fifth session the engine's lead over ZEN had shrunk to 1.2–1.8×, below
+target on two items. cProfile of `Engine.decide` on the ride-hailing inputs put a third
+of it in durable_rules' Python host around each fired rule: `Host.assert_fact` runs
+every action in a `Closure`, re-encodes the whole session state as JSON after each
+action (`update_state`) and decodes every action message, while our actions only note
+the rule's name. `DurableRunner.fire` now makes the same C calls as durable_rules'
+`Ruleset.do_actions` (assert, start the first action, complete and start the next) and
+reads the rule's name off each message (engine/durable.py); tests hold it to the
+public API's answers. Best of 5 over these inputs, before → after: longevity
+allowance 6,542 → 7,854/s, ride-hailing 3,232 → 5,686, graduate hukou 5,541 → 7,211,
+business registration 5,344 → 5,399 (noisy; 7,412 in the next `make bench`); against
+ZEN 2.28/1.59/2.33/2.06 → 3.07/3.05/3.72/2.49×. The hand-written peer keeps
+durable_rules' public API (`fire_through_host`), as a team writing against
+durable_rules would: its code path is the one it had before.
 """
 
 

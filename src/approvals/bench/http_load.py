@@ -98,6 +98,17 @@ took some of it back: smaller batches when decisions finish sooner); p50
 `create_app` (py-spy put ~10% of the providers' CPU in matching each read against
 every API route first): providers 5.0/5.35/4.8 → 4.9/4.45/4.4 ms a decision at 50/s,
 three A/B runs, within reach of the noise.
+
+**Sixth session (2026-11-30, a faster day: ~7.5 ms of service CPU a decision at
+50-100/s).** CPU by thread at 100/s: the event loop ~3.9-4.8 ms a decision, the
+group-commit writer ~1.4-1.7 ms (at this rate most transactions hold one or two
+decisions), anyio's threads ~0.2 ms. FastAPI ran the bearer-token dependency, a
+plain `def`, in a worker thread for every request; it is now `async` (an HMAC and a
+JSON parse never block), and cProfile finds no thread-pool call left on the request's
+path, but five A/B runs each way moved the CPU a decision by less than the noise.
+At 150/s two service processes use ~8.6 ms each of a decision, the providers ~2.3
+and the load generator ~0.9: ~1.8 of the 2 cores, so the knee is CPU, and 500/s
+would need about a quarter of today's CPU a decision.
 """
 
 
