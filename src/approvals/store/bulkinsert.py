@@ -8,9 +8,11 @@ columns whose type needs it are converted (SQLite's DATE/DATETIME text, by the s
 SQLAlchemy processors, so the stored text is identical), and the rows go to the
 driver through `exec_driver_sql`, so errors are still SQLAlchemy's.
 
-The group-commit writer does not use it: with a handful of rows per decision the
-difference did not show through the noise. The writer runs SQLAlchemy Core inserts,
-each statement built once, on the transaction's connection (store/groupcommit.py).
+The tree's node rows always come through here (`SqlTreeStore.append`: the bulk load's
+10,000 leaves a batch and the group-commit writer's few alike). The writer's other
+rows do not: with a handful of rows per decision the difference did not show through
+the noise, and it runs SQLAlchemy Core inserts, each statement built once, on the
+transaction's connection (store/groupcommit.py).
 """
 
 from __future__ import annotations
