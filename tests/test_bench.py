@@ -197,3 +197,23 @@ def test_verdicts_compare_outcome_and_failing_checks() -> None:
     assert a == Verdict("reject", frozenset({"exam", "age"}))
     assert a != Verdict("reject", frozenset({"age"}))
     assert a != Verdict("refer", frozenset({"age", "exam"}))
+
+
+def test_bare_verification_windows_run_through_the_pass_and_leave_it_whole() -> None:
+    """The audit section's bare Ed25519 windows (bench/audit_log.Interleaved): one before
+    the first entry, one after every `every`-th, one after the last; every entry passes
+    through once, in order; the windows' time is what the pass subtracts."""
+    from approvals.audit.keys import generate_signing_key
+    from approvals.audit.verify import LogEntry
+    from approvals.bench.audit_log import Interleaved
+
+    signer = generate_signing_key("bench.example/log")
+    verifier = signer.verifier
+    message = b"signed bytes"
+    sample = [(verifier, message, signer.sign(message))] * 2_000
+    entries = [LogEntry(bytes([i]), None, i) for i in range(25)]
+    interleaved = Interleaved(entries, sample, every=10, window=0.01)
+    assert list(interleaved) == entries
+    assert len(interleaved.rates) == 4  # before 0, before 10, before 20, after the last
+    assert all(r > 0 for r in interleaved.rates)
+    assert interleaved.paused >= 4 * 0.01
