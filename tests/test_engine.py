@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from approvals.engine.compile import compile_check, durable_definition
+from approvals.engine.compile import HANDLED, compile_check, durable_definition
 from approvals.engine.durable import runner
 from approvals.engine.evaluate import MISSING, evaluate, evaluate_or_missing
 from approvals.engine.expr import parse
@@ -65,6 +65,8 @@ def test_missing_facts_propagate() -> None:
         ("age(person.birth_date) > 3", "compares a fact with a constant"),
         ("x in []", "non-empty list"),
         ("x == null", "cannot compare with None"),
+        ("id == 3", "reserved: id, sid"),  # the keys the engine asserts beside the facts
+        ("sid in ['a']", "reserved: id, sid"),
     ],
 )
 def test_checks_that_cannot_compile_are_refused(when: str, message: str) -> None:
@@ -216,6 +218,7 @@ def test_fire_answers_as_durable_rules_public_api_does(values: dict[str, Any]) -
     public = RUNNER.fire_through_host(name, values)
     assert sorted(ours) == sorted(public)
     assert len(ours) == len(set(ours))
+    assert HANDLED in ours  # no fact is ever "not handled" (engine/compile.py)
 
 
 def test_fire_deletes_every_session() -> None:
@@ -224,8 +227,12 @@ def test_fire_deletes_every_session() -> None:
     name = "sessions-three"
     RUNNER.ensure(name, durable_definition(THREE, {}))
     cases = [
-        (name, {"a": 1, "b": True, "c": "x"}, ["approve"]),
-        (name, {"a": 9, "b": False, "c": "z"}, ["fail__listed", "fail__yes", "fail__young"]),
+        (name, {"a": 1, "b": True, "c": "x"}, ["approve", HANDLED]),
+        (
+            name,
+            {"a": 9, "b": False, "c": "z"},
+            ["fail__listed", "fail__yes", "fail__young", HANDLED],
+        ),
     ]
     for i in range(3_000):
         ruleset, values, expected = cases[i % len(cases)]

@@ -10,6 +10,13 @@ The compiled ruleset has:
 * `approve`: the conjunction of every check. It is the only rule that can approve.
 * `fail__<check>`: the negation of one check (and the conjunction of the checks it
   comes `after`), so every failing check is reported, not just the first.
+* `handled`: matches every decision's fact, so durable_rules never answers "not
+  handled". In durable_rules 2.0.28 a fact that no rule matches crashed the process
+  (segmentation fault or abort, through its public API as well; the first such fact
+  on a one-rule ruleset was enough, depending on the heap's layout). With the
+  negations above one rule always matches anyway (a probe of 804 random and missing
+  values over the four rulesets: always handled), so this rule is insurance against
+  a condition and its negation that are both false for some value.
 
 Conditions may compare a fact with a constant, test membership in a constant list, or
 combine those with and/or/not. Anything else (arithmetic, functions, comparing two
@@ -24,6 +31,12 @@ from typing import Any
 from approvals.engine.expr import Binary, Index, ListLit, Literal, Node, Unary, parse, path_of
 from approvals.errors import ExpressionError
 
+#: The rule that matches every decision's fact (`DurableRunner.fire` asserts it with
+#: `"id": "facts"`); it says nothing about the decision.
+HANDLED = "handled"
+#: Keys `DurableRunner.fire` adds to every asserted fact: the session id and the fact's
+#: id. A check reading a fact of the same name would read these instead.
+ASSERTED_KEYS = frozenset({"sid", "id"})
 _DURABLE_OP = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -83,8 +96,15 @@ class _Compiler:
             raise self.fail(
                 "a check compares a fact with a constant; compute anything else in `derived`"
             )
+        key = fact_key(path)
+        if key in ASSERTED_KEYS:
+            raise self.fail(
+                f"a fact named '{key}' would be overwritten by the rules engine's own "
+                f"'{key}' (reserved: {', '.join(sorted(ASSERTED_KEYS))}); rename it in "
+                "`derived`"
+            )
         self.paths.append(path)
-        return fact_key(path)
+        return key
 
     def is_constant(self, node: Node) -> bool:
         if isinstance(node, Literal | ListLit | Index):
@@ -171,7 +191,8 @@ def durable_definition(
         raise ExpressionError("a ruleset with no checks can never approve")
     by_id = {c.id: c for c in checks}
     rules: dict[str, dict[str, Any]] = {
-        "approve": {"all": [{"m": {"$and": [c.condition for c in checks]}}]}
+        "approve": {"all": [{"m": {"$and": [c.condition for c in checks]}}]},
+        HANDLED: {"all": [{"m": {"id": "facts"}}]},  # every fact: see the module notes
     }
     for check in checks:
         prerequisites = [by_id[dep].condition for dep in after.get(check.id, [])]
