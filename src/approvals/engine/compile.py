@@ -28,15 +28,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from approvals.engine.durable import ASSERTED_KEYS, FACT_ID
 from approvals.engine.expr import Binary, Index, ListLit, Literal, Node, Unary, parse, path_of
 from approvals.errors import ExpressionError
 
-#: The rule that matches every decision's fact (`DurableRunner.fire` asserts it with
-#: `"id": "facts"`); it says nothing about the decision.
+#: The rule that matches every decision's fact (by the `id` `DurableRunner.fire` gives
+#: it); it says nothing about the decision. A check reading a fact named like one of the
+#: keys `fire` adds (ASSERTED_KEYS) would read those instead, so it is refused.
 HANDLED = "handled"
-#: Keys `DurableRunner.fire` adds to every asserted fact: the session id and the fact's
-#: id. A check reading a fact of the same name would read these instead.
-ASSERTED_KEYS = frozenset({"sid", "id"})
 _DURABLE_OP = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -192,7 +191,7 @@ def durable_definition(
     by_id = {c.id: c for c in checks}
     rules: dict[str, dict[str, Any]] = {
         "approve": {"all": [{"m": {"$and": [c.condition for c in checks]}}]},
-        HANDLED: {"all": [{"m": {"id": "facts"}}]},  # every fact: see the module notes
+        HANDLED: {"all": [{"m": {"id": FACT_ID}}]},  # every fact: see the module notes
     }
     for check in checks:
         prerequisites = [by_id[dep].condition for dep in after.get(check.id, [])]

@@ -38,6 +38,16 @@ from typing import Any
 import durable_rules_engine as native
 from durable import engine as durable_engine
 
+#: The `id` of every fact `fire` asserts. Compiled rulesets match on it (the `handled`
+#: rule, engine/compile.py), and it and `sid` are reserved fact names.
+FACT_ID = "facts"
+ASSERTED_KEYS = frozenset({"sid", "id"})
+
+
+def _asserted(facts: dict[str, Any], sid: str) -> dict[str, Any]:
+    """The fact as asserted: the decision's facts in session `sid`."""
+    return {**facts, "sid": sid, "id": FACT_ID}
+
 
 class _QuietHost(durable_engine.Host):  # type: ignore[misc]
     def _run(self) -> None:
@@ -80,7 +90,7 @@ class DurableRunner:
         with self._lock:
             handle, rules = self._native[name]
             sid = str(next(self._sids))
-            message = json.dumps({**facts, "sid": sid, "id": "facts"}, ensure_ascii=False)
+            message = json.dumps(_asserted(facts, sid), ensure_ascii=False)
             try:
                 code, state = native.assert_fact(handle, message)
                 if code == 1:  # not handled: no rule matched, so nothing fired
@@ -108,7 +118,7 @@ class DurableRunner:
             try:
                 # MessageNotHandledException: no rule matched, so nothing fired.
                 with contextlib.suppress(durable_engine.MessageNotHandledException):
-                    self._host.assert_fact(name, {**facts, "sid": sid, "id": "facts"})
+                    self._host.assert_fact(name, _asserted(facts, sid))
                 return self._fired[sid]
             finally:
                 del self._fired[sid]
