@@ -23,6 +23,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals.store.database import create_schema
 from approvals.store.groupcommit import commit
+from approvals.store.pointread import point_reads_for
 from approvals.store.rows import build_row
 from approvals.store.tables import utc
 
@@ -183,13 +184,10 @@ class ConsentStore:
         licence_types: Sequence[str],
     ) -> ConsentGrant | None:
         """The newest grant of `applicant` for `item` that is active and covers the scope."""
-        # Core, not ORM, and a statement built once: this runs before every decision.
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                _ACTIVE_GRANTS, {"applicant": applicant, "item": item}
-            ).all()
+        # A statement built once, read as a point read: this runs before every decision.
+        rows = point_reads_for(self.engine).mappings(_ACTIVE_GRANTS, applicant=applicant, item=item)
         for row in rows:
-            grant = build_row(ConsentGrant, **row._mapping)
+            grant = build_row(ConsentGrant, **row)
             if grant.active(now) and grant.covers(datasets, licence_types):
                 return grant
         return None

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from approvals.errors import ApprovalsError
 from approvals.store.consents import USAGE_TABLE, UsageRow, commit_usage
 from approvals.store.groupcommit import Batch, Work, commit, writer_for
+from approvals.store.pointread import point_reads_for
 from approvals.store.tables import Application, DecisionRecord, IssuedLicence, RulesetText
 
 T = TypeVar("T")
@@ -208,11 +209,10 @@ class Store:
         return self.by_idempotency_key(application.applicant, application.idempotency_key)
 
     def by_idempotency_key(self, applicant: str, key: str) -> StoredApplication | None:
-        # Asked before every decision and almost always absent: a Core probe first
-        # (the ORM query cost more than the engine's decision), the full read if found.
-        with self.engine.connect() as conn:
-            found_id = conn.execute(_BY_KEY, {"applicant": applicant, "key": key}).scalar()
-        return None if found_id is None else self.get(str(found_id))
+        # Asked before every decision and almost always absent: a point read of the id
+        # first (store/pointread.py), the full read only if found.
+        found = point_reads_for(self.engine).rows(_BY_KEY, applicant=applicant, key=key)
+        return None if not found else self.get(str(found[0][0]))
 
     def get(self, application_id: str) -> StoredApplication | None:
         with Session(self.engine) as session:
