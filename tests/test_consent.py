@@ -19,11 +19,13 @@ from approvals.api import Settings, create_app
 from approvals.sources import Sources, sources_for_sandbox
 from approvals.sources.access import ReadContext
 from approvals.sources.consent import (
+    ConsentError,
     ConsentKey,
     GrantClaims,
     mint,
     sandbox_consent_key,
     scope_of,
+    verify_token,
 )
 from approvals.spec.catalog import Catalog
 from consent_helpers import citizen_consent
@@ -151,6 +153,30 @@ async def test_platform_refuses_tokens_that_do_not_cover_the_read(
         )
     assert r.status_code == 403, label
     assert r.json()["error"] == "consent_required"
+
+
+def test_a_remembered_token_is_still_checked_for_audience_time_and_key() -> None:
+    """A token that verified once is not parsed again, but each read still checks its
+    audience and time, and that its key is still trusted and still the same key."""
+    key = sandbox_consent_key()
+    token = token_for(OLD, exp_in=600)
+    now = time.time()
+    keys = {key.key_id: key.public}
+    assert verify_token(token, keys, "platform", now).sub == OLD
+    assert verify_token(token, keys, "platform", now).sub == OLD  # remembered
+    with pytest.raises(ConsentError, match="is for 'platform', not 'licences'"):
+        verify_token(token, keys, "licences", now)
+    with pytest.raises(ConsentError, match="expired"):
+        verify_token(token, keys, "platform", now + 601)
+    with pytest.raises(ConsentError, match="unknown key"):
+        verify_token(token, {}, "platform", now)  # the key is no longer trusted
+    other = ConsentKey(Ed25519PrivateKey.generate())
+    with pytest.raises(ConsentError, match="does not verify"):
+        verify_token(token, {key.key_id: other.public}, "platform", now)  # another key
+    claims, signature = token.rsplit(".", 1)
+    forged = f"{claims}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}{signature[-1]}"
+    with pytest.raises(ConsentError):  # other text: checked from scratch
+        verify_token(forged, keys, "platform", now)
 
 
 # -- through the API ------------------------------------------------------------------

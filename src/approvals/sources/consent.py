@@ -31,6 +31,7 @@ import binascii
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +182,42 @@ def verify_token(
     """
     if not token:
         raise ConsentError(f"no {GRANT_HEADER} header: a read needs the holder's consent grant")
+    known = _READ_TOKENS.get(token)
+    if known is not None and _is_key(keys.get(known.kid), known.public):
+        claims = known.claims  # steps 2 and 3 passed before, under this very key
+    else:
+        claims = _verified_claims(token, keys)
+    if claims.aud != audience:
+        raise ConsentError(f"grant token is for {claims.aud!r}, not {audience!r}")
+    if claims.exp <= now:
+        raise ConsentError(f"grant {claims.gid} token expired")
+    if claims.iat > now + 60:  # clock skew allowance
+        raise ConsentError(f"grant {claims.gid} token issued in the future")
+    return claims
+
+
+@dataclass(frozen=True)
+class _ReadToken:
+    kid: str
+    public: bytes  # the raw key it verified under
+    claims: GrantClaims
+
+
+#: Tokens that passed steps 2 and 3, by their text. A token is presented on every read
+#: of a gather and reused for half its life (governed.py), and parsing and checking it
+#: each time was most of a provider's consent check. Only the token text and the key
+#: it verified under are trusted from here; audience and time are checked every read.
+_READ_TOKENS: dict[str, _ReadToken] = {}
+_READ_TOKENS_MAX = 65_536
+_READ_TOKENS_LOCK = threading.Lock()
+
+
+def _is_key(public: Ed25519PublicKey | None, raw: bytes) -> bool:
+    return public is not None and public.public_bytes_raw() == raw
+
+
+def _verified_claims(token: str, keys: Mapping[str, Ed25519PublicKey]) -> GrantClaims:
+    """Steps 2 and 3 (well formed, signed by a trusted key); remembered on success."""
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != "v1":  # version, claims, signature
         raise ConsentError("malformed grant token: expected v1.<claims>.<signature>")
@@ -213,10 +250,10 @@ def verify_token(
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConsentError(f"malformed grant token: claim {exc} missing or invalid") from exc
-    if claims.aud != audience:
-        raise ConsentError(f"grant token is for {claims.aud!r}, not {audience!r}")
-    if claims.exp <= now:
-        raise ConsentError(f"grant {claims.gid} token expired")
-    if claims.iat > now + 60:  # clock skew allowance
-        raise ConsentError(f"grant {claims.gid} token issued in the future")
+    with _READ_TOKENS_LOCK:
+        if len(_READ_TOKENS) >= _READ_TOKENS_MAX:
+            # The oldest half (dicts keep insertion order): a bound on memory only.
+            for old in list(_READ_TOKENS)[: _READ_TOKENS_MAX // 2]:
+                del _READ_TOKENS[old]
+        _READ_TOKENS[token] = _ReadToken(str(data["kid"]), public.public_bytes_raw(), claims)
     return claims
