@@ -31,12 +31,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 
+from approvals.store.bulkinsert import insert_many
 from approvals.store.tables import DecisionRecord
 from approvals.store.treestore import index_records
 from approvals.store.writerlock import writer_lock
@@ -88,8 +89,10 @@ class Batch:
             index_records(session, self.records)
             for record in self.records:
                 self.insert(record)
-        # Core statements on the transaction's connection, each built once: through the
-        # ORM session, building them and their cache keys cost more than SQLite took.
+        # Each table's rows in one executemany of a statement compiled once
+        # (store/bulkinsert.py): through the ORM session, building statements and cache
+        # keys cost more than SQLite took; through Core's executemany, processing each
+        # row's parameters was most of this thread's time holding the GIL (py-spy).
         connection = session.connection()
         dialect = connection.dialect.name
         for table in _tables_in_insert_order(len(SQLModel.metadata.tables)):
@@ -98,7 +101,7 @@ class Batch:
                 connection.execute(_insert_if_absent(dialect, table), once)
             rows = self.rows.get(table)
             if rows:
-                connection.execute(_insert(table), rows)
+                insert_many(session, table, rows)
 
 
 @functools.cache
@@ -106,11 +109,6 @@ def _tables_in_insert_order(count: int) -> list[Table]:
     """Parents before children (foreign keys), sorted again if a table was declared
     since (`count` is how many there are)."""
     return list(SQLModel.metadata.sorted_tables)
-
-
-@functools.cache
-def _insert(table: Table) -> Insert:
-    return insert(table)
 
 
 @functools.cache
