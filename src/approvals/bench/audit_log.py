@@ -126,7 +126,9 @@ run to run. `make bench` runs at 1M records gave 78.2, 77.5, 80.7, 79.7, 83.8 an
 is CPU-bound (CPU time and the clock agree within 0.3%). Tried and dropped: 16 KB
 SQLite pages instead of 4 KB (fewer overflow pages a row): 82.9, 81.1, 82.3, 84.5%
 against 85.2, 79.6% at 200,000 records, no difference through the noise, and a file
-17% larger.
+17% larger. Tried again at 1M records (the seventh session, by mistake, not having
+read this first): 84.4% with 16 KB pages against 83.2% with 4 KB, one build each on
+the same day, a file 9% larger; the same conclusion.
 Verification on several processes (2026-11-30, the slower machine). First try: the
 main process read the leaves and sent them to two checking processes in batches of
 2,000; py-spy put the main process at its limit (reading the log 48%, pickling and

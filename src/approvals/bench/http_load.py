@@ -109,6 +109,21 @@ path, but five A/B runs each way moved the CPU a decision by less than the noise
 At 150/s two service processes use ~8.6 ms each of a decision, the providers ~2.3
 and the load generator ~0.9: ~1.8 of the 2 cores, so the knee is CPU, and 500/s
 would need about a quarter of today's CPU a decision.
+
+**Seventh session (2026-11-30, faster again).** The previous section's changes apply
+here too: the service's point reads and the writer's inserts, and the providers'
+consent check. This section alone, before the bench run: two service processes held
+200/s (p99 50 ms) and failed 300/s (p99 328 ms, 295 answered). Their CPU at 300/s was
+4.5 ms a decision, the providers' 1.2 and the load generator's 0.5: ~1.9 of the 2
+cores. The ladder now has rungs at 250 and 400, so the knee is known within a quarter.
+
+py-spy (`--gil`) of one service process at 150/s splits its event loop's time as
+follows:
+- the request's path 61%: the decision itself 35%, and uvicorn, Starlette's
+  middleware and FastAPI's dependencies and response the other 26%;
+- the source reads over aiohttp 29%;
+- the protocols' callbacks ~7%.
+uvicorn's access log line is ~3%; it stays on, as a deployment would have it.
 """
 
 

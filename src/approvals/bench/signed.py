@@ -173,6 +173,50 @@ source reads with the providers' own work in process ~1.1 ms a decision under th
 profiler, the Idempotency-Key probe and the grant lookup ~1 ms (SQLite's calls there
 include waiting for the GIL while the writer thread holds it), the engine ~0.5 ms,
 signing ~0.3 ms.
+
+**Seventh session (2026-11-30, faster again: bare Ed25519 signing ~20,000-22,000/s).**
+At the start one process made 491-534/s at 2.13 ms of CPU a decision (event loop 1.62,
+group-commit writer 0.51 ms, from /proc per thread). cProfile's figures in a
+two-thread process carry the time each function waited for the GIL, so this time each
+part was timed with `time.thread_time()` inside the run, and py-spy sampled only the
+thread holding the GIL (`--gil`). Each step below was then A/B tested, alternating the
+old and the new code:
+
+- the Idempotency-Key probe cost 125 µs and the grant lookup 160 µs of CPU through
+  SQLAlchemy Core, against ~4 µs for the probe's SELECT on a bare sqlite3 connection.
+  On a SQLite file both now run on a sqlite3 connection of the reading thread's own,
+  with the statement SQLAlchemy compiled once and its types' converters
+  (store/pointread.py): 40 and 83 µs. The process went 2.13 → 1.76-1.79 ms, 600/s;
+- `Store.get` through a Session cost 1.1-1.5 ms; a licence-issuing decision reads its
+  application back with it after delivery. As three point reads it costs ~260 µs;
+- the providers remember grant tokens that verified (audience, time and key are still
+  checked on every read; sources/consent.py). Before → after, over four rounds:
+  1.82/1.72/1.69/1.73 → 1.76/1.62/1.55/2.00 ms a decision, as noisy as the change;
+- py-spy put half of the writer's GIL time in SQLAlchemy processing each row's
+  parameters, so the writer's rows now go through `insert_many`: writer user CPU
+  0.30/0.30/0.33 → 0.25/0.25/0.29 ms a decision.
+
+Two processes measured alone came to 1,132-1,178/s with the point reads, and make
+bench gave 1,136/s with all four steps (the table above).
+
+Tried and dropped:
+- answering all of a transaction's jobs from one loop with one call into that loop,
+  instead of a self-pipe wake-up per job: 1.74/2.09/1.74/2.18 → 1.84/1.75/1.79/2.04 ms,
+  nothing through the noise, so the simpler code stayed;
+- three processes on the two cores: 1,079-1,105/s, against 1,086-1,099/s for two in
+  the same minutes.
+
+What is left is CPU. A decision costs ~1.6 ms in all (event loop ~1.1-1.2 ms, writer
+~0.4 ms), so two cores top out near 1,250/s. py-spy of the event loop now gives:
+- the grant lookup and the sources' planning ~21%;
+- licence reads with the provider's side ~18%, platform reads ~6%;
+- building and signing the record ~13%;
+- the engine ~13%;
+- handing the rows to the writer ~7%.
+Each part costs several times in the run what it costs alone (the probe 40 µs against
+4 µs; `build_row` ~28 against 5 µs), so shaving any one of them buys a few per cent.
+2,000/s still needs about 1 ms a decision, which the shape of this service does not
+reach.
 """
 CONCURRENCY = 32
 
