@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from approvals import __version__
+from approvals import __version__, heap
 from approvals.api import applications, audit, consents, errors, items, sandbox
 from approvals.api.settings import Settings
 from approvals.api.wiring import Wired, wire
@@ -40,6 +40,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        heap.settle()  # start-up is over: what is loaded now lives as long as the process
         async with audit.sequencing(wired.log):
             yield
         await wired.aclose()

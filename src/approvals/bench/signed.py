@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from approvals import heap
 from approvals.api.settings import Settings
 from approvals.api.wiring import Wired, wire
 from approvals.audit.keys import SigningKey
@@ -272,7 +273,7 @@ def _decide_in_process(
     for the others, make `total` decisions; put (start, end, latencies) on `results`."""
 
     async def main() -> None:
-        wired = service_for(Path(database))
+        wired, _ = served(Path(database))  # this process ends with the measurement
         try:
             cases = list(load_fixtures(None).showcase)
             await run_decisions(wired, cases, warm_up)
@@ -338,6 +339,14 @@ def service_for(database: Path) -> Wired:
     return wire(Settings(database_url=f"sqlite:///{database}"))
 
 
+def served(database: Path) -> tuple[Wired, tuple[int, int, int]]:
+    """The service as `approvals serve` runs it: wired, then the collector settled for
+    a long-running process (its app's lifespan calls `heap.settle` at start-up); and
+    the collector's thresholds before, for `heap.unsettle`."""
+    wired = service_for(database)
+    return wired, heap.settle()
+
+
 #: Service processes for the second measurement: one per core of the 2-core machine.
 PROCESSES = 2
 
@@ -345,7 +354,7 @@ PROCESSES = 2
 async def _measure(
     ctx: BenchContext, database: Path
 ) -> tuple[list[Run], list[float], int, dict[str, Any]]:
-    wired = service_for(database)
+    wired, collector = served(database)
     try:
         cases = list(load_fixtures(None).showcase)
         await run_decisions(wired, cases, 200 if ctx.quick else 500)  # warm-up: caches, grants
@@ -365,6 +374,7 @@ async def _measure(
         return rounds, bare, len(cases), extra
     finally:
         await wired.aclose()
+        heap.unsettle(collector)  # the bench's later sections run as before
 
 
 def signed_decisions(ctx: BenchContext) -> SectionResult:
