@@ -197,18 +197,33 @@ old and the new code:
   parameters, so the writer's rows now go through `insert_many`: writer user CPU
   0.30/0.30/0.33 → 0.25/0.25/0.29 ms a decision.
 
-Two processes measured alone came to 1,132-1,178/s with the point reads, and make
-bench gave 1,136/s with all four steps (the table above).
+Two processes measured alone came to 1,132-1,178/s with the point reads, and a make
+bench run with all four steps gave 1,136/s.
 
-Tried and dropped:
+Then the garbage collector. Timed with `gc.callbacks` over 3,000 decisions in one
+process, collections took 130-145 µs a decision: young 38-57, middle 9-15 and full
+74-87 µs. Each full collection walked the whole start-up heap (~207,000 objects), a
+~78 ms pause. `heap.settle()` now runs at start-up (the app's lifespan; these service
+processes call it too): collect once, `gc.freeze()` what is left, and collect the young
+generation every 10,000 allocations instead of 700. Collections then took 15-20 µs a
+decision. Two processes, three alternating rounds: 1,093/1,014/1,111 →
+998/1,176/1,213 decisions/s, and p99 164/275/161 → 133/106/97 ms.
+
+Tried and dropped (each A/B within the noise, so the simpler code stayed):
+- the tree's per-transaction statements (append lock, tree size, subtree hashes) on
+  the sqlite3 connection under the session: writer user CPU 0.24/0.23/0.27 →
+  0.23/0.24/0.28 ms;
+- the record's inputs, checks and reasons dumped with one `TypeAdapter` call each,
+  not a `model_dump` per model: 1.80/1.71/1.75 → 1.84/1.73/1.74 ms;
+- reads the cache answers taken without an asyncio task, and a lone read awaited
+  directly: 1.65/1.68/1.82/1.84 → 1.84/1.74/1.84/1.92 ms;
 - answering all of a transaction's jobs from one loop with one call into that loop,
-  instead of a self-pipe wake-up per job: 1.74/2.09/1.74/2.18 → 1.84/1.75/1.79/2.04 ms,
-  nothing through the noise, so the simpler code stayed;
+  instead of a self-pipe wake-up per job: 1.74/2.09/1.74/2.18 → 1.84/1.75/1.79/2.04 ms;
 - three processes on the two cores: 1,079-1,105/s, against 1,086-1,099/s for two in
   the same minutes.
 
-What is left is CPU. A decision costs ~1.6 ms in all (event loop ~1.1-1.2 ms, writer
-~0.4 ms), so two cores top out near 1,250/s. py-spy of the event loop now gives:
+What is left is CPU. A decision costs ~1.5-1.6 ms in all (event loop ~1.1 ms, writer
+~0.3-0.4 ms), so two cores top out near 1,300/s. py-spy of the event loop now gives:
 - the grant lookup and the sources' planning ~21%;
 - licence reads with the provider's side ~18%, platform reads ~6%;
 - building and signing the record ~13%;
