@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, select
 
 from approvals.store import open_database
 from approvals.store.consents import _ACTIVE_GRANTS, GRANT_TABLE, ConsentStore
@@ -117,3 +117,20 @@ def test_each_thread_reads_on_its_own_connection_closed_on_dispose(tmp_path: Pat
     assert reads.rows(_BY_KEY, applicant=APPLICANT, key="k") == []
     engine.dispose()
 
+
+
+def test_values_the_statement_binds_itself(tmp_path: Path) -> None:
+    """A statement may bind a value of its own (`applicant == '4403...'`) beside the
+    parameters it is given: both reach SQLite in their places."""
+    engine = open_database(f"sqlite:///{tmp_path / 'f.db'}")
+    ConsentStore(engine)
+    grants = [_grant("graduate-hukou"), _grant("longevity-allowance")]
+    with engine.begin() as conn:
+        conn.execute(insert(GRANT_TABLE), grants)
+    statement = select(GRANT_TABLE.c.id).where(
+        GRANT_TABLE.c.applicant == APPLICANT, GRANT_TABLE.c.item_code == bindparam("item")
+    )
+    reads = PointReads(engine)
+    assert reads.rows(statement, item="longevity-allowance") == [(grants[1]["id"],)]
+    assert reads.rows(statement, item="nothing") == []
+    engine.dispose()

@@ -40,6 +40,7 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]  # bind parameters, in the order of the SQL's `?`
     binds: tuple[Callable[[Any], Any] | None, ...]
+    fixed: dict[str, Any]  # values the statement binds itself (`level == 0`)
     columns: tuple[str, ...]
     results: tuple[Callable[[Any], Any] | None, ...]
 
@@ -63,6 +64,8 @@ class PointReads:
             with self.engine.connect() as conn:
                 return list(conn.execute(statement, params).all())
         compiled = self._compile(statement)
+        if compiled.fixed:
+            params = {**compiled.fixed, **params}
         values = [
             params[name] if bind is None else bind(params[name])
             for name, bind in zip(compiled.names, compiled.binds, strict=True)
@@ -117,6 +120,7 @@ class PointReads:
                 compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)
                 for n in names
             ),
+            fixed={n: compiled.binds[n].value for n in names if not compiled.binds[n].required},
             columns=tuple(str(c.key) for c in selected),
             results=tuple(
                 c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected
