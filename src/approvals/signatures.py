@@ -18,12 +18,26 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 #: Remembered successes at most (32-byte keys: about 5 MB when full).
 MAX_REMEMBERED = 65_536
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remember(seen: dict[K, V], key: K, value: V, max_entries: int) -> None:
+    """`seen[key] = value`, first dropping the oldest half if `seen` is full (dicts keep
+    insertion order): a bound on memory only. Call under the lock that guards `seen`."""
+    if len(seen) >= max_entries:
+        for old in list(seen)[: max_entries // 2]:
+            del seen[old]
+    seen[key] = value
 
 
 class VerifiedSignatures:
@@ -47,11 +61,7 @@ class VerifiedSignatures:
         public.verify(signature, message)  # raises InvalidSignature
         self.checks += 1
         with self._lock:
-            if len(self._seen) >= self.max_entries:
-                # The oldest half (dicts keep insertion order): a bound on memory only.
-                for old in list(self._seen)[: self.max_entries // 2]:
-                    del self._seen[old]
-            self._seen[key] = None
+            remember(self._seen, key, None, self.max_entries)
 
     def clear(self) -> None:
         with self._lock:
@@ -61,4 +71,4 @@ class VerifiedSignatures:
 #: The process's memory of verified signatures (licences, grant tokens).
 VERIFIED = VerifiedSignatures()
 
-__all__ = ["VERIFIED", "InvalidSignature", "VerifiedSignatures"]
+__all__ = ["VERIFIED", "InvalidSignature", "VerifiedSignatures", "remember"]

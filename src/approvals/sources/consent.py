@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from approvals.audit.canonical import encode_canonical
 from approvals.errors import ApprovalsError
-from approvals.signatures import VERIFIED
+from approvals.signatures import VERIFIED, remember
 from approvals.spec.ruleset import DatasetInput, Ruleset
 
 GRANT_HEADER = "X-Consent-Grant"
@@ -251,9 +251,6 @@ def _verified_claims(token: str, keys: Mapping[str, Ed25519PublicKey]) -> GrantC
     except (KeyError, TypeError, ValueError) as exc:
         raise ConsentError(f"malformed grant token: claim {exc} missing or invalid") from exc
     with _READ_TOKENS_LOCK:
-        if len(_READ_TOKENS) >= _READ_TOKENS_MAX:
-            # The oldest half (dicts keep insertion order): a bound on memory only.
-            for old in list(_READ_TOKENS)[: _READ_TOKENS_MAX // 2]:
-                del _READ_TOKENS[old]
-        _READ_TOKENS[token] = _ReadToken(str(data["kid"]), public.public_bytes_raw(), claims)
+        known = _ReadToken(str(data["kid"]), public.public_bytes_raw(), claims)
+        remember(_READ_TOKENS, token, known, _READ_TOKENS_MAX)
     return claims
