@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from approvals.engine.model import Gathered
 from approvals.errors import SourceUnavailable
@@ -471,3 +473,50 @@ def test_licence_client_get_checks_the_id() -> None:
                 await c.licence("1.2.156.3005.2.X.Y.1.001.Z")
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"n": NaN}',  # orjson refuses; json parses
+        b'{"n": 123456789012345678901234567890}',  # beyond 64 bits
+        b'"\\ud800"',  # a lone surrogate
+        '{"name": "张三"}'.encode("utf-16"),  # not UTF-8
+        b'\xef\xbb\xbf{"a": 1}',  # a UTF-8 byte order mark
+        b'{"a": 1, "a": 2}',  # a repeated key: the last wins in both
+        b'{"x": [1.5, -0.0, 1e400, true, null, "t"]}',
+    ],
+)
+def test_answers_parse_as_json_parses_them(body: bytes) -> None:
+    """The fast parser for source answers gives what `json.loads` gives, including for
+    what orjson itself refuses; and it refuses what `json` refuses."""
+    from approvals.sources.http import parse_json
+
+    expected = json.loads(body)
+    got = parse_json(body)
+    assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    assert type(got) is type(expected)
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"\xff\xfe\x00garbage", b"[1,]"])
+def test_answers_json_refuses_are_refused(body: bytes) -> None:
+    from approvals.sources.http import parse_json
+
+    with pytest.raises((json.JSONDecodeError, UnicodeDecodeError)):
+        parse_json(body)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES, st.booleans())
+def test_any_answer_parses_as_json_parses_it(value: Any, ascii_only: bool) -> None:
+    from approvals.sources.http import parse_json
+
+    body = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8")
+    assert repr(parse_json(body)) == repr(json.loads(body))

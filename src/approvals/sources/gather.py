@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from collections.abc import Awaitable, Collection, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from approvals.engine.evaluate import evaluate
+from approvals.engine.evaluate import Compiled, compile_expression
 from approvals.engine.expr import names_used, parse
 from approvals.engine.model import Gathered, Provenance
 from approvals.errors import EvaluationError, ExpressionError, SourceUnavailable
@@ -269,17 +270,21 @@ def _plan(
     return plans
 
 
+@functools.lru_cache(maxsize=4096)
+def _key_expression(expr: str) -> tuple[Compiled, tuple[str, ...]]:
+    """A key expression compiled once, with the form fields it reads: every decision
+    plans its reads with the same few expressions of its ruleset."""
+    fields = {path[1] for path in names_used(parse(expr)) if path[0] == "form" and len(path) > 1}
+    return compile_expression(expr), tuple(sorted(fields))
+
+
 def _resolve_key(expr: str, scope: Mapping[str, Any]) -> str | None:
-    node = parse(expr)
+    compiled, fields = _key_expression(expr)
     form = scope["form"]
-    unfilled = sorted(
-        path[1]
-        for path in names_used(node)
-        if path[0] == "form" and len(path) > 1 and form.get(path[1]) in (None, "", [])
-    )
+    unfilled = [name for name in fields if form.get(name) in (None, "", [])]
     if unfilled:
         raise NeedsForm(unfilled)
-    value = evaluate(node, scope)
+    value = compiled(scope)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):

@@ -361,7 +361,7 @@ def _usage(
         "key": event.key,
         "outcome": event.outcome,
         "digest": event.digest,
-        "licence_ids": json.dumps(list(event.licence_ids)),
+        "licence_ids": json.dumps(list(event.licence_ids)) if event.licence_ids else "[]",
         "detail": event.detail,
     }
 

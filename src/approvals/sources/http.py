@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import httpx
+import orjson
 
 from approvals import __version__
 from approvals.sources.aiotransport import AiohttpExchange
@@ -25,6 +27,24 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# orjson reads an integer beyond 64 bits as a float; `json` keeps it exact, and the
+# payload digest then refuses it (RFC 7493 §2.2). Any run of 20 digits (the shortest
+# that can exceed 2**64) sends the answer to `json`.
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+
+
+def parse_json(body: bytes) -> Any:
+    """A source's answer, parsed. orjson takes most answers at a fraction of `json`'s
+    cost; what it refuses (NaN, other encodings, lone surrogates) or would read
+    differently (long integers) goes to `json`, which parses or refuses it as before."""
+    if _LONG_DIGITS.search(body) is None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
 
 
 @dataclass(frozen=True)
@@ -130,7 +150,7 @@ class JsonClient:
                     response = await self._client.get(path, params=params, headers=headers)
                     response.raise_for_status()
                     body = await response.aread()
-            return json.loads(body)
+            return parse_json(body)
 
         payload, attempts = await self.resilience.run(target or path, attempt)
         return Fetched(payload, digest(payload), self._clock(), attempts)
@@ -145,7 +165,7 @@ class JsonClient:
                 response = await self._client.post(path, json=body)
                 response.raise_for_status()
                 answer = await response.aread()
-        return json.loads(answer) if answer else None
+        return parse_json(answer) if answer else None
 
     async def _exchanged(
         self,

@@ -11,6 +11,7 @@ Usage records are only ever inserted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,9 +56,9 @@ class ConsentGrant(SQLModel, table=True):
         return "active" if utc(self.expires_at) > now else "expired"
 
     def covers(self, datasets: Sequence[str], licence_types: Sequence[str]) -> bool:
-        return set(datasets) <= set(json.loads(self.datasets)) and set(licence_types) <= set(
-            json.loads(self.licence_types)
-        )
+        return _listed(self.datasets).issuperset(datasets) and _listed(
+            self.licence_types
+        ).issuperset(licence_types)
 
     def as_json(self, now: dt.datetime) -> dict[str, object]:
         return {
@@ -73,6 +74,13 @@ class ConsentGrant(SQLModel, table=True):
             "revoked_at": None if self.revoked_at is None else utc(self.revoked_at).isoformat(),
             "status": self.status(now),
         }
+
+
+@functools.lru_cache(maxsize=1024)
+def _listed(text: str) -> frozenset[str]:
+    """A grant's JSON list of names, parsed once per text: every decision checks its
+    grant's scope, and a process sees only the few scopes its items define."""
+    return frozenset(json.loads(text))
 
 
 class UsageRecord(SQLModel, table=True):
