@@ -135,7 +135,7 @@ class GovernedSources:
         purpose: str | None = None,
         days: int = DEFAULT_GRANT_DAYS,
     ) -> ConsentGrant:
-        scope = scope_of(loaded.spec)
+        scope = _scope(loaded)
         now = self.now()
         return self.consents.add_grant(
             ConsentGrant(
@@ -179,7 +179,7 @@ class GovernedSources:
         self, loaded: LoadedRuleset, applicant: str, access: Access, may_write: bool
     ) -> ConsentGrant | None:
         """The grant, or (when it would have to write and `may_write` is False) None."""
-        scope = scope_of(loaded.spec)
+        scope = _scope(loaded)
         now = self.now()
         applicant_self = f"citizen:{applicant}"
         if access.consent_id is None:
@@ -243,7 +243,7 @@ class GovernedSources:
         ])
 
     def _context(self, loaded: LoadedRuleset, grant: ConsentGrant, access: Access) -> ReadContext:
-        scope = scope_of(loaded.spec)
+        scope = _scope(loaded)
         tokens = {
             source: self._token(grant, access.actor, source, scope.for_source(source))
             for source in ("platform", "licences")
@@ -364,6 +364,18 @@ def _usage(
         "licence_ids": json.dumps(list(event.licence_ids)) if event.licence_ids else "[]",
         "detail": event.detail,
     }
+
+
+_SCOPES: dict[str, Scope] = {}
+
+
+def _scope(loaded: LoadedRuleset) -> Scope:
+    """`scope_of` the ruleset, worked out once per ruleset text (its hash): every
+    decision checks its grant and mints its tokens against it."""
+    scope = _SCOPES.get(loaded.hash)
+    if scope is None:
+        scope = _SCOPES[loaded.hash] = scope_of(loaded.spec)
+    return scope
 
 
 def consent_key_for(sandbox: bool, environ: Mapping[str, str] | None = None) -> ConsentKey:
