@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from approvals.audit.canonical import canonical_json, to_json_value
@@ -441,8 +442,9 @@ def answer(stored: StoredApplication) -> dict[str, Any]:
     so what a caller sees is exactly what was signed.
     """
     # From the leaf (what the log holds and `approvals audit verify` checks), not from
-    # the `record` column beside it.
-    leaf: dict[str, Any] = json.loads(stored.record.leaf)
+    # the `record` column beside it. The leaf is RFC 8785 JSON with I-JSON integers,
+    # which orjson reads as `json` does, at a third of the cost.
+    leaf: dict[str, Any] = orjson.loads(stored.record.leaf)
     record: dict[str, Any] = leaf["record"]
     app = stored.application
     return {
