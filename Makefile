@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint bench clean
+.PHONY: install serve test lint bench instructions clean
 
 # The C extension is built by the install: a changed source must rebuild it.
 $(STAMP): pyproject.toml setup.py src/approvals/audit/_leafcheck.c
@@ -33,6 +33,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/approvals bench
+
+# Instructions per signed decision under valgrind: for A/B runs of a change worth a few
+# per cent, which this machine's timing noise hides (src/approvals/bench/instructions.py).
+instructions: $(STAMP)
+	$(BIN)/python -m approvals.bench.instructions
 
 clean:
 	rm -rf $(VENV) var
