@@ -15,7 +15,12 @@ class Model(BaseModel):
 
 
 class Provenance(Model):
-    """Where one input came from: enough to find the same record again and prove it."""
+    """Where one input came from: enough to find the same record again and prove it.
+
+    Frozen: the read cache hands one instance to every decision that reuses a read.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: Literal["platform", "licences", "form", "case"]
     dataset: str | None = None

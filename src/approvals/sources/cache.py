@@ -38,7 +38,7 @@ MAX_ENTRIES = 50_000
 
 @dataclass(frozen=True)
 class _Entry:
-    value: Gathered
+    reused: Gathered  # as a reuse hands it out: its own copy, provenance marked cached
     stored: float
 
 
@@ -60,11 +60,7 @@ class ReadCache:
                 return None
         # A copy the decision may keep: the records are JSON (a C round trip copies them
         # several times faster than deepcopy), the provenance says it was reused.
-        stored = entry.value
-        return stored.model_copy(update={
-            "value": clone_json(stored.value),
-            "provenance": stored.provenance.model_copy(update={"cached": True}),
-        })
+        return entry.reused.model_copy(update={"value": clone_json(entry.reused.value)})
 
     def put(self, key: CacheKey, value: Gathered, max_age: float) -> None:
         if max_age <= 0 or value.error is not None:
@@ -73,7 +69,11 @@ class ReadCache:
             if len(self._entries) >= MAX_ENTRIES:
                 self._evict()
             self._entries[key] = _Entry(
-                value.model_copy(update={"value": clone_json(value.value)}), self._clock()
+                value.model_copy(update={
+                    "value": clone_json(value.value),
+                    "provenance": value.provenance.model_copy(update={"cached": True}),
+                }),
+                self._clock(),
             )
 
     def forget_grant(self, grant_id: str) -> int:
