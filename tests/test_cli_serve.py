@@ -156,3 +156,16 @@ def test_several_worker_processes_share_the_port_the_database_and_the_log(
                             capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "12 records, every signature verified" in verify.stdout
+
+
+@pytest.mark.parametrize("option", [None, "--no-access-log"])
+def test_the_access_log_is_on_unless_turned_off(tmp_path: Path, option: str | None) -> None:
+    printed: list[str] = []
+    serving = _serve(tmp_path, *([option] if option else []), output=printed)
+    base = next(serving)
+    for _ in range(3):
+        assert httpx.get(f"{base}/v1/items", timeout=30).status_code == 200
+    serving.close()
+    lines = [line for line in printed[0].splitlines() if '"GET /v1/items HTTP/1.1" 200' in line]
+    assert len(lines) == (0 if option else 3)
+    assert "Application startup complete" in printed[0]  # the server's own log stays

@@ -362,6 +362,14 @@ def serve(
             "(one per core: durable_rules holds the GIL, so one process uses one core)",
         ),
     ] = 1,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="每个请求记一行访问日志 / log one line per request (uvicorn's access "
+            "log; off where a proxy in front logs requests already)",
+        ),
+    ] = True,
 ) -> None:
     """启动服务（含沙箱）/ Run the API with the sandbox mounted; SQLite under ./var/."""
     import uvicorn
@@ -382,14 +390,14 @@ def serve(
         raise _fail(f"无法启动 / cannot start: {exc}") from None
     typer.echo(f"Approvals 秒批 on http://{loopback}:{port}  (OpenAPI: /docs, /openapi.json)")
     if workers == 1:
-        uvicorn.run(application, host=host, port=port, log_level="info")
+        uvicorn.run(application, host=host, port=port, log_level="info", access_log=access_log)
         return
     # Each worker builds its own app from the environment: hand it what was decided here.
     os.environ.update(settings.to_env())
     typer.echo(f"{workers} worker processes; one of them signs the log's checkpoints")
     uvicorn.run(
         "approvals.api.app:create_app", factory=True, workers=workers,
-        host=host, port=port, log_level="info",
+        host=host, port=port, log_level="info", access_log=access_log,
     )
 
 
