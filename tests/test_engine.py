@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -304,3 +305,20 @@ def test_missing_facts_do_not_crash_durable_rules(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip() == "refer"
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [
+        {"name": "张三", "age": 65, "ok": True, "none": None, "sid": "1", "id": "facts"},
+        {"score": 59.5, "big": 1e16, "sid": "2"},  # floats: json's number text
+        {"serial": 123456789012345678901234567890, "sid": "3"},  # past 64 bits
+    ],
+)
+def test_the_asserted_message_is_the_fact_as_json(fact: dict[str, object]) -> None:
+    from approvals.engine.durable import _message
+
+    message = _message(fact)
+    assert json.loads(message) == fact
+    if any(isinstance(v, float) or (isinstance(v, int) and v >= 2**64) for v in fact.values()):
+        assert message == json.dumps(fact, ensure_ascii=False)
