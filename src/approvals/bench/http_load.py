@@ -128,6 +128,20 @@ Settling the garbage collector at start-up (previous section) applies to both
 `approvals serve` processes here. In this section alone, right after: one service
 process held 200/s (p99 92 ms), up from 150, and two held 250/s (p99 76 ms). At 300/s
 both missed by a few milliseconds: p99 107 and 109 ms.
+
+**Eighth session (2026-11-30).** The previous section's steps apply here too. py-spy
+(`--gil`) at 150-300/s found two more: the service re-read each stored leaf with
+`json.loads` to answer (2.5% of its event loop; now orjson, exact for RFC 8785 leaves),
+and the providers' process spent ~13% of its event loop on uvicorn's access log. The
+providers stand in for other systems, which log on their own machines, so they now run
+with `approvals serve --no-access-log` (the service keeps its log): providers 0.85/0.97
+→ 0.73/0.75 ms of CPU a decision at 400/s in two A/B runs. In this section alone, two
+service processes then held 400/s in two runs of three (p99 57, 71 and 118 ms) and
+missed 500/s every time (p99 348-759 ms): at 500/s the service used ~2.8 ms of CPU a
+decision, the providers ~0.85 and the load generator ~0.35, 2.0 of the 2 cores. Left:
+FastAPI 0.165 checks OpenTelemetry's global providers on every request (~6% of the
+providers' event loop, under 1% of the service's); turning it off would also turn it
+off for an operator who configures OpenTelemetry, for about 1% of the whole.
 """
 
 

@@ -233,6 +233,36 @@ Each part costs several times in the run what it costs alone (the probe 40 µs a
 4 µs; `build_row` ~28 against 5 µs), so shaving any one of them buys a few per cent.
 2,000/s still needs about 1 ms a decision, which the shape of this service does not
 reach.
+
+**Eighth session (2026-11-30).** Timing could not tell this round's steps (1-3% each)
+from the noise: one process made 694-871/s at 1.28-1.54 ms a decision in alternating
+runs of the very same two versions. So each step was counted instead, in instructions
+per decision under valgrind (`make instructions`, approvals/bench/instructions.py:
+callgrind counts only the measured decisions, after a warm-up, with a fixed hash
+seed; two runs of the same code agree to ~0.1% on the event loop's thread). Event
+loop, millions of instructions a decision, each step after the one before:
+- start of the session: 5.083;
+- a read's key expression compiled once per text (it was recompiled into closures and
+  walked for form fields on every decision), a grant's scope lists parsed once per
+  text, source answers parsed with orjson (json for what orjson refuses or reads
+  differently: past 64 bits it makes integers floats; tests pin it to `json.loads`),
+  usage records without licences skip `json.dumps([])`: 4.945;
+- a free quota slot taken without arming a deadline timer (py-spy: `asyncio.timeout`
+  ~2.4% of the event loop): 4.872;
+- a ruleset's consent scope worked out once per ruleset text: 4.827;
+- a cache hit copies its records once, with a provenance marked at store time (two
+  pydantic copies before): 4.765;
+- the facts reach durable_rules as orjson text where json's would be the same: 4.743.
+All threads: 6.109 → 5.790 (the writer's ~1.03 did not move). In two processes, three
+alternating rounds: 1,409/1,395/1,275 → 1,473/1,339/1,470 decisions/s.
+
+Tried and dropped: `CheckResult.model_construct` instead of validating (pydantic's
+`model_construct` runs in Python: 2.5 µs against 1.6 µs for validation; the count
+went up); remembering parsed licence identifiers (it would help only when the same
+licence is read again, as the benchmark's repeated applicants do and a rush of new
+applicants would not). What is left is spread thin: in py-spy no function of ours
+is over 5% of the event loop, and the writer's ~1.0 million instructions a decision
+are mostly SQLite and hashing.
 """
 CONCURRENCY = 32
 
