@@ -124,10 +124,21 @@ def _insert_if_absent(dialect: str, table: Table) -> Insert:
 
 def _values(row: SQLModel) -> tuple[Table, dict[str, Any]]:
     table: Table = row.__table__  # type: ignore[attr-defined]
-    values = {c.name: getattr(row, c.name) for c in table.columns}
+    # A value the row holds is in its __dict__ (store/rows.build_row puts every field
+    # there); reading it there skips the attribute descriptor and pydantic's
+    # __getattr__ hook, ~1 µs a column. Anything else is asked of the attribute.
+    held = row.__dict__
+    values = {
+        name: held[name] if name in held else getattr(row, name) for name in _columns(table)
+    }
     if isinstance(row, DecisionRecord) and values["seq"] is None:
         del values["seq"]  # assigned by the database, in commit order
     return table, values
+
+
+@functools.cache
+def _columns(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns)
 
 
 Work = Callable[[Session, Batch], Any]
