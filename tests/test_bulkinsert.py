@@ -8,14 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from sqlalchemy import Date, DateTime, insert, text
-from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from approvals.store import bulkinsert, open_database
+from approvals.store import open_database
 from approvals.store.bulkinsert import insert_many
 from approvals.store.logtables import TreeNode
 from approvals.store.tables import Application
@@ -97,36 +94,3 @@ def test_binary_columns_hold_the_same_bytes(backend: str, tmp_path: Path) -> Non
         engine.dispose()
         if schema:
             drop_schema(schema)
-
-
-_SQLITE = sqlite_dialect.dialect()
-
-
-@settings(max_examples=500, deadline=None)
-@given(
-    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
-    st.sampled_from([None, dt.UTC, dt.timezone(dt.timedelta(hours=8))]),
-)
-def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them(
-    value: dt.datetime, zone: dt.tzinfo | None
-) -> None:
-    """The isoformat shortcut gives SQLAlchemy's own stored text, byte for byte."""
-    value = value.replace(tzinfo=zone)
-    column = DateTime(timezone=zone is not None)
-    ours = bulkinsert._processor(column, _SQLITE)
-    theirs = column.dialect_impl(_SQLITE).bind_processor(_SQLITE)
-    assert ours is not None and theirs is not None
-    assert ours(value) == theirs(value)
-    assert ours(value.date()) == theirs(value.date())  # a date in a datetime column
-    assert ours(None) is None
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.dates())
-def test_sqlite_dates_are_written_as_sqlalchemy_writes_them(value: dt.date) -> None:
-    ours = bulkinsert._processor(Date(), _SQLITE)
-    theirs = Date().dialect_impl(_SQLITE).bind_processor(_SQLITE)
-    assert ours is not None and theirs is not None
-    assert ours(value) == theirs(value)
-    with pytest.raises(TypeError):  # what SQLAlchemy refuses is still refused
-        ours("2026-11-30")

@@ -17,14 +17,12 @@ GIL, and the writer's user CPU a decision fell by about a sixth without it.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import LargeBinary, Table, insert
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
@@ -84,47 +82,10 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor | No
     """The column type's bind processor, but none for binary columns on SQLite: there it
     wraps the bytes in `sqlite3.Binary` (a memoryview), which the driver binds as the
     same BLOB as the bytes themselves (SQLAlchemy's own comment says sqlite3 does not
-    need it), and that wrapping was a tenth of a bulk load's inserting. SQLite's
-    datetimes and dates get the same text in C (`_sqlite_text`)."""
+    need it), and that wrapping was a tenth of a bulk load's inserting."""
     if dialect.name == "sqlite" and isinstance(column_type, LargeBinary):
         return None
-    impl = column_type.dialect_impl(dialect)
-    processor: Processor | None = impl.bind_processor(dialect)
-    if processor is not None and dialect.name == "sqlite":
-        return _sqlite_text(impl, processor)
-    return processor
-
-
-# SQLAlchemy's default storage formats for SQLite (sqlalchemy.dialects.sqlite.DATETIME
-# and DATE), which `isoformat` writes too: 4-digit year, zero-padded fields, and for a
-# datetime six digits of microseconds after a space. SQLAlchemy fills them in with
-# `%`-formatting of a dict, ~10% of the group-commit writer's instructions (callgrind).
-_DATETIME_TEXT = (
-    "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
-)
-_DATE_TEXT = "%(year)04d-%(month)02d-%(day)02d"
-_ISO_LENGTH = len("YYYY-MM-DD HH:MM:SS.ffffff")  # without the offset of an aware value
-
-
-def _sqlite_text(impl: TypeEngine[Any], processor: Processor) -> Processor:
-    """`processor`, with exact `datetime`s (or `date`s) written by `isoformat` when the
-    column stores the default format; anything else (None, subclasses, another format,
-    a wrong type) still goes to SQLAlchemy's processor."""
-    storage = getattr(impl, "_storage_format", None)
-    if isinstance(impl, sqlite.DATETIME) and storage == _DATETIME_TEXT:
-
-        def datetime_text(value: Any) -> Any:
-            if type(value) is dt.datetime:
-                return value.isoformat(" ", "microseconds")[:_ISO_LENGTH]
-            return processor(value)
-
-        return datetime_text
-    if isinstance(impl, sqlite.DATE) and storage == _DATE_TEXT:
-
-        def date_text(value: Any) -> Any:
-            return value.isoformat() if type(value) is dt.date else processor(value)
-
-        return date_text
+    processor: Processor | None = column_type.dialect_impl(dialect).bind_processor(dialect)
     return processor
 
 
