@@ -253,16 +253,27 @@ loop, millions of instructions a decision, each step after the one before:
 - a cache hit copies its records once, with a provenance marked at store time (two
   pydantic copies before): 4.765;
 - the facts reach durable_rules as orjson text where json's would be the same: 4.743.
-All threads: 6.109 → 5.790 (the writer's ~1.03 did not move). In two processes, three
-alternating rounds: 1,409/1,395/1,275 → 1,473/1,339/1,470 decisions/s.
+The group-commit writer's thread: 1.026-1.033 → 0.961-0.973, from reading each row's
+values from its `__dict__` (callgrind put ~10% of the writer in `getattr` through the
+columns' descriptors and pydantic's `__getattr__` hook). All threads: 6.109 → 5.704,
+-6.6%. In two processes, three alternating rounds before the writer's step:
+1,409/1,395/1,275 → 1,473/1,339/1,470 decisions/s.
 
-Tried and dropped: `CheckResult.model_construct` instead of validating (pydantic's
+Tried and dropped: writing SQLite's dates with `isoformat` instead of SQLAlchemy's
+`%`-formatting (callgrind showed both ending in libc's positional `sprintf`; timed
+alone, 1.06 against 1.30 µs a value, ~2 µs a decision); `CheckResult.model_construct`
+instead of validating (pydantic's
 `model_construct` runs in Python: 2.5 µs against 1.6 µs for validation; the count
 went up); remembering parsed licence identifiers (it would help only when the same
 licence is read again, as the benchmark's repeated applicants do and a rush of new
 applicants would not). What is left is spread thin: in py-spy no function of ours
-is over 5% of the event loop, and the writer's ~1.0 million instructions a decision
-are mostly SQLite and hashing.
+is over 5% of the event loop. callgrind's C-level view of the event loop: Ed25519
+signing ~14.5% of its instructions (the record's signature, and the sandbox issuer's
+for a licence), pydantic's validation and attribute hooks ~15%, the C check that a
+record is plain, canonical JSON ~5%; the rest is the interpreter itself. The writer's
+~0.96 million are mostly SQLite, and SHA-256 (which valgrind runs without the CPU's
+SHA instructions, so its share there overstates it: 3.5 µs for a 5.6 KB leaf
+natively).
 """
 CONCURRENCY = 32
 
