@@ -87,3 +87,51 @@ def test_the_loop_is_parked_while_a_contended_write_lock_is_held(tmp_path: Path)
 def test_the_loop_runs_on_while_no_other_process_wants_the_lock(tmp_path: Path) -> None:
     first, second = _loop_progress_during_commit(tmp_path, contended=False)
     assert first > 10 and second > 10
+
+
+def test_jobs_from_an_event_loop_are_answered_in_that_loop(tmp_path: Path) -> None:
+    """`submit_here`: each waiter gets its own result or error once its transaction
+    commits; a waiter that gives up leaves its job committed and the writer alive."""
+    engine = open_database(f"sqlite:///{tmp_path / 'h.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("create table t (n integer primary key)"))
+    writer = GroupCommitter(engine)
+    gate = threading.Event()
+
+    def insert(n: int, wait: bool = False) -> Any:
+        def work(session: Any, _batch: Any) -> int:
+            if wait:
+                gate.wait(5)
+            session.execute(text("insert into t values (:n)"), {"n": n})
+            return n
+
+        return work
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        held = writer.submit_here(insert(1, wait=True))  # holds the writer
+        await asyncio.sleep(0.05)
+        batch = [writer.submit_here(insert(n)) for n in (2, 3, 4)]  # one transaction
+        duplicate = writer.submit_here(insert(2))  # fails alone after the group fails
+        abandoned = asyncio.ensure_future(writer.submit_here(insert(5)))
+        await asyncio.sleep(0)
+        abandoned.cancel()
+        gate.set()
+        assert await held == 1
+        assert all(future.get_loop() is loop for future in batch)  # this loop's own
+        assert [await f for f in batch] == [2, 3, 4]
+        try:
+            await duplicate
+        except Exception as exc:  # the constraint's error reaches its waiter
+            assert "UNIQUE" in str(exc)
+        else:
+            raise AssertionError("a duplicate key was committed")
+        assert abandoned.cancelled()
+        assert await writer.submit_here(insert(6)) == 6  # the writer lives on
+
+    asyncio.run(main())
+    with engine.connect() as conn:
+        stored = sorted(n for (n,) in conn.execute(text("select n from t")))
+    assert stored == [1, 2, 3, 4, 5, 6]  # the abandoned job's row was committed anyway
+    writer.close()
+    engine.dispose()

@@ -146,18 +146,46 @@ Work = Callable[[Session, Batch], Any]
 
 @dataclass
 class _Job:
-    work: Work
-    future: Future[Any] = field(default_factory=Future)
+    """A job and where its answer goes: a thread's `Future`, or an asyncio future of the
+    event loop that submitted it (answered from that loop, see `_answer`)."""
 
-    def answer(self, result: Any = None, error: BaseException | None = None) -> None:
-        """Complete the future, unless its waiter gave up (a cancelled request): the rows
-        are committed (or not) either way, and the writer must live on."""
-        if self.future.cancelled():
-            return
-        if error is not None:
-            self.future.set_exception(error)
+    work: Work
+    future: Future[Any] | asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+def _settle(
+    future: Future[Any] | asyncio.Future[Any], result: Any, error: BaseException | None
+) -> None:
+    """Complete the future, unless its waiter gave up (a cancelled request): the rows
+    are committed (or not) either way, and the writer must live on."""
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _settle_all(answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in answers:
+        _settle(future, result, error)
+
+
+def _answer(answered: list[tuple[_Job, Any, BaseException | None]]) -> None:
+    """Hand each job its result. An event loop's futures are completed by one callback
+    in that loop for the whole transaction: a wake-up of the loop (a write to its
+    self-pipe) and a `wrap_future` bridge for each decision cost ~2% of the loop's
+    instructions."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+    for job, result, error in answered:
+        if job.loop is None:
+            _settle(job.future, result, error)
         else:
-            self.future.set_result(result)
+            by_loop.setdefault(job.loop, []).append((job.future, result, error))
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(_settle_all, answers)
 
 
 class GroupCommitter:
@@ -178,9 +206,18 @@ class GroupCommitter:
 
     def submit(self, work: Work) -> Future[Any]:
         self._ensure_started()
-        job = _Job(work)
-        self._queue.put(job)
-        return job.future
+        future: Future[Any] = Future()
+        self._queue.put(_Job(work, future))
+        return future
+
+    def submit_here(self, work: Work) -> asyncio.Future[Any]:
+        """`submit` from an event loop: a future of this loop, completed after the
+        commit. Cancelling it (a client that hung up) does not withdraw the job."""
+        self._ensure_started()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put(_Job(work, future, loop))
+        return future
 
     def run(self, work: Work) -> Any:
         """Submit and wait (from a worker thread): returns once the rows are committed."""
@@ -230,16 +267,17 @@ class GroupCommitter:
             except Exception:  # retried one by one below
                 log.debug("group commit of %d jobs failed; retrying each alone", len(jobs))
             else:
-                for job, result in zip(jobs, results, strict=True):
-                    job.answer(result)
+                _answer([(job, result, None) for job, result in zip(jobs, results, strict=True)])
                 return
+        answered: list[tuple[_Job, Any, BaseException | None]] = []
         for job in jobs:
             try:
                 (result,) = self._transaction([job.work])
             except Exception as exc:  # handed to the waiting caller
-                job.answer(error=exc)
+                answered.append((job, None, exc))
             else:
-                job.answer(result)
+                answered.append((job, result, None))
+        _answer(answered)
 
     def _transaction(self, works: list[Work]) -> list[Any]:
         if self._process_lock is None:

@@ -162,11 +162,9 @@ class Store:
         work = self._decision_work(application, record, licence, ruleset, usage)
         self.writer.loop = asyncio.get_running_loop()
         try:
-            # Shielded: a cancelled request (a client that hung up) must not cancel a job
-            # the writer may be committing; its decision stands and is in the log.
-            stored: StoredApplication = await asyncio.shield(
-                asyncio.wrap_future(self.writer.submit(work))
-            )
+            # A cancelled request (a client that hung up) cancels only its wait: the job
+            # stays with the writer, and its decision stands and is in the log.
+            stored: StoredApplication = await self.writer.submit_here(work)
         except IntegrityError:
             await self.run(self._raise_duplicate, application)
             raise
