@@ -23,7 +23,7 @@ from approvals.engine.model import Gathered, Provenance
 from approvals.errors import EvaluationError, ExpressionError, SourceUnavailable
 from approvals.licence import TrustList
 from approvals.sources.access import ReadContext, ReadEvent
-from approvals.sources.cache import ReadCache
+from approvals.sources.cache import CacheKey, ReadCache
 from approvals.sources.errors import SourceRefused
 from approvals.sources.http import utc_now
 from approvals.sources.licences import LicenceStoreClient
@@ -138,15 +138,24 @@ class Sources:
         on: dt.date,
         context: ReadContext | None,
     ) -> dict[str, Gathered]:
+        results: dict[_Read, Gathered] = {}
         reads: dict[_Read, Awaitable[Gathered]] = {}
         uses: dict[_Read, int] = {}
         for plan in plans.values():
             if isinstance(plan, _Read):
-                if plan not in reads:
-                    reads[plan] = self._read(plan, on, context)
+                if plan not in reads and plan not in results:
+                    hit = self._cached(plan, context)
+                    if hit is not None:  # answered here: no task, no round trip
+                        results[plan] = hit
+                    else:
+                        reads[plan] = self._read(plan, on, context)
                 uses[plan] = uses.get(plan, 0) + 1
-        # One round trip's latency for the whole item, not the sum of them (issue 4, "Speed").
-        results = dict(zip(reads, await asyncio.gather(*reads.values()), strict=True))
+        if len(reads) == 1:  # nothing to overlap it with
+            ((plan, read),) = reads.items()
+            results[plan] = await read
+        elif reads:
+            # One round trip's latency for the item, not the sum of them (issue 4, "Speed").
+            results.update(zip(reads, await asyncio.gather(*reads.values()), strict=True))
         out: dict[str, Gathered] = {}
         for name, plan in plans.items():
             if not isinstance(plan, _Read):
@@ -157,17 +166,29 @@ class Sources:
                 out[name] = results[plan]
         return out
 
+    def _cache_slot(
+        self, read: _Read, context: ReadContext | None
+    ) -> tuple[CacheKey, float] | None:
+        """Where a read's answer may be reused from, and for how long: platform reads
+        made under a grant (licences are never reused: revocation must be seen)."""
+        if context is None or not context.grant_id or read.source != "platform":
+            return None
+        dataset = self.datasets.get(read.name)
+        max_age = dataset.freshness.max_age_seconds if dataset else 0
+        return (context.grant_id, read.source, read.name, read.key), max_age
+
+    def _cached(self, read: _Read, context: ReadContext | None) -> Gathered | None:
+        slot = self._cache_slot(read, context)
+        if slot is None:
+            return None
+        hit = self.cache.get(*slot)
+        if hit is not None:
+            _note(context, read, "cached", hit)
+        return hit
+
     async def _read(self, read: _Read, on: dt.date, context: ReadContext | None) -> Gathered:
-        cache_key = None
-        max_age = 0.0
-        if context is not None and context.grant_id and read.source == "platform":
-            dataset = self.datasets.get(read.name)
-            max_age = dataset.freshness.max_age_seconds if dataset else 0
-            cache_key = (context.grant_id, read.source, read.name, read.key)
-            hit = self.cache.get(cache_key, max_age)
-            if hit is not None:
-                _note(context, read, "cached", hit)
-                return hit
+        """Read from the source (the cache was asked first, by `_run`)."""
+        slot = self._cache_slot(read, context)
         headers = context.headers(read.source) if context is not None else None
         try:
             if read.source == "platform":
@@ -179,8 +200,9 @@ class Sources:
             outcome = "refused" if isinstance(exc, SourceRefused) else "failed"
             _note(context, read, outcome, failed)
             return failed
-        if cache_key is not None:
-            self.cache.put(cache_key, got, max_age)
+        if slot is not None:
+            key, max_age = slot
+            self.cache.put(key, got, max_age)
         _note(context, read, "ok", got)
         return got
 
