@@ -58,3 +58,42 @@ def test_replay_reports_a_decision_that_no_longer_follows(tmp_path: Path) -> Non
     assert not unknown.same and "is not stored" in unknown.render()
     assert ids
     engine.dispose()
+
+
+def test_records_dump_inputs_checks_and_reasons_as_each_model_would() -> None:
+    """decision_record dumps each list with one TypeAdapter call; the signed bytes must
+    stay those of a `model_dump(mode="json")` per model (dates, datetimes, None basis)."""
+    import datetime as dt
+
+    from approvals.engine.model import Basis, CheckResult, Gathered, Provenance, Reason
+    from approvals.service import _CHECKS, _INPUTS, _REASONS
+
+    when = dt.datetime(2026, 11, 30, 19, 0, 1, 234, tzinfo=dt.UTC)
+    inputs = {
+        "person": Gathered(
+            value=[{"birth_date": "1940-01-02", "n": 1}],
+            provenance=Provenance(source="platform", dataset="population", key="k",
+                                  fetched_at=when, digest="sha256:" + "0" * 64, cached=True),
+        ),
+        "licence": Gathered(provenance=Provenance(source="licences", licence_type="x"),
+                            error="licences type x: timed out"),
+    }
+    checks = [
+        CheckResult(id="age", status="pass", on_fail="reject",
+                    values={"age": 86, "on": dt.date(2026, 11, 30), "none": None},
+                    basis=Basis(title="条例", article="第三条")),
+        CheckResult(id="x", status="missing", on_fail="refer", values={}, basis=Basis(
+            title="t", article="a")),
+    ]
+    reasons = [
+        Reason(code="R1", check="age", outcome="reject", zh="年龄", en="age",
+               basis=Basis(title="条例", article="第三条")),
+        Reason(code="R2", check="x", outcome="refer", zh="缺", en="missing"),
+    ]
+    assert _INPUTS.dump_python(inputs, mode="json") == {
+        k: v.model_dump(mode="json") for k, v in inputs.items()
+    }
+    assert _CHECKS.dump_python(checks, mode="json") == [c.model_dump(mode="json") for c in checks]
+    assert _REASONS.dump_python(reasons, mode="json") == [
+        r.model_dump(mode="json") for r in reasons
+    ]

@@ -30,11 +30,12 @@ from typing import Any, Protocol
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import TypeAdapter
 
 from approvals.audit.canonical import canonical_json, to_json_value
 from approvals.audit.keys import SigningKey
 from approvals.audit.record import sign_record
-from approvals.engine.model import Decision, Gathered
+from approvals.engine.model import CheckResult, Decision, Gathered, Reason
 from approvals.engine.runtime import Engine
 from approvals.errors import ApprovalsError, Conflict, InvalidRequest
 from approvals.licence import Holder, IssuerRef, Licence, LicenceError, TrustList, sign
@@ -379,6 +380,13 @@ class DecisionService:
                 await self.store.run(self.store.licence_delivered, row.licence_id, when)
 
 
+# One call into pydantic's serializer for each list, not one per model: the checks'
+# dump took half the time (timed alone: 10.8 against 5.3 µs for seven checks).
+_INPUTS = TypeAdapter(dict[str, Gathered])
+_CHECKS = TypeAdapter(list[CheckResult])
+_REASONS = TypeAdapter(list[Reason])
+
+
 def decision_record(
     application_id: str,
     submission: Submission,
@@ -413,14 +421,14 @@ def decision_record(
         # fast walk instead of the careful one (a tenth of a decision's CPU).
         "application_date": decision.on.isoformat(),
         "decided_at": to_json_value(decided_at.astimezone(dt.UTC)),
-        "inputs": {name: got.model_dump(mode="json") for name, got in sorted(inputs.items())},
+        "inputs": _INPUTS.dump_python(dict(sorted(inputs.items())), mode="json"),
         "form": decision.facts.get("form", {}),
         "submitted_form": dict(submission.form),
         "facts": facts,
         "parameters": decision.parameters,
-        "checks": [c.model_dump(mode="json") for c in decision.checks],
+        "checks": _CHECKS.dump_python(decision.checks, mode="json"),
         "outcome": decision.outcome,
-        "reasons": [r.model_dump(mode="json") for r in decision.reasons],
+        "reasons": _REASONS.dump_python(decision.reasons, mode="json"),
         # Why each licence read was not relied on (forged, revoked, expired, ...).
         "licences_not_used": licences_not_used(inputs),
         "issues": decision.issues,
