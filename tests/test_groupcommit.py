@@ -5,20 +5,26 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from approvals.store import open_database
 from approvals.store.groupcommit import GroupCommitter
 
 
-def test_a_cancelled_waiter_does_not_stop_the_writer(tmp_path: Path) -> None:
-    engine = open_database(f"sqlite:///{tmp_path / 'g.db'}")
+def _writer_on_table(
+    path: Path, column: str
+) -> tuple[Engine, GroupCommitter, threading.Event, Callable[..., Any]]:
+    """A writer on a new database with table t (`column`), a closed gate, and
+    `insert(n, wait=False)`: a job inserting n into t; with `wait`, it holds the writer
+    until the gate opens."""
+    engine = open_database(f"sqlite:///{path}")
     with engine.begin() as conn:
-        conn.execute(text("create table t (n integer)"))
-    writer = GroupCommitter(engine)
+        conn.execute(text(f"create table t ({column})"))
     gate = threading.Event()
 
     def insert(n: int, wait: bool = False) -> Any:
@@ -29,6 +35,12 @@ def test_a_cancelled_waiter_does_not_stop_the_writer(tmp_path: Path) -> None:
             return n
 
         return work
+
+    return engine, GroupCommitter(engine), gate, insert
+
+
+def test_a_cancelled_waiter_does_not_stop_the_writer(tmp_path: Path) -> None:
+    engine, writer, gate, insert = _writer_on_table(tmp_path / "g.db", "n integer")
 
     first = writer.submit(insert(1, wait=True))  # holds the writer until the gate opens
     abandoned = writer.submit(insert(2))
@@ -92,20 +104,7 @@ def test_the_loop_runs_on_while_no_other_process_wants_the_lock(tmp_path: Path) 
 def test_jobs_from_an_event_loop_are_answered_in_that_loop(tmp_path: Path) -> None:
     """`submit_here`: each waiter gets its own result or error once its transaction
     commits; a waiter that gives up leaves its job committed and the writer alive."""
-    engine = open_database(f"sqlite:///{tmp_path / 'h.db'}")
-    with engine.begin() as conn:
-        conn.execute(text("create table t (n integer primary key)"))
-    writer = GroupCommitter(engine)
-    gate = threading.Event()
-
-    def insert(n: int, wait: bool = False) -> Any:
-        def work(session: Any, _batch: Any) -> int:
-            if wait:
-                gate.wait(5)
-            session.execute(text("insert into t values (:n)"), {"n": n})
-            return n
-
-        return work
+    engine, writer, gate, insert = _writer_on_table(tmp_path / "h.db", "n integer primary key")
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
