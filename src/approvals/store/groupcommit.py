@@ -269,15 +269,13 @@ class GroupCommitter:
             else:
                 _answer([(job, result, None) for job, result in zip(jobs, results, strict=True)])
                 return
-        answered: list[tuple[_Job, Any, BaseException | None]] = []
-        for job in jobs:
+        for job in jobs:  # each answered as soon as its own transaction is over
             try:
                 (result,) = self._transaction([job.work])
             except Exception as exc:  # handed to the waiting caller
-                answered.append((job, None, exc))
+                _answer([(job, None, exc)])
             else:
-                answered.append((job, result, None))
-        _answer(answered)
+                _answer([(job, result, None)])
 
     def _transaction(self, works: list[Work]) -> list[Any]:
         if self._process_lock is None:
