@@ -144,11 +144,12 @@ class Sources:
         for plan in plans.values():
             if isinstance(plan, _Read):
                 if plan not in reads and plan not in results:
-                    hit = self._cached(plan, context)
+                    slot = self._cache_slot(plan, context)
+                    hit = self._cached(plan, context, slot)
                     if hit is not None:  # answered here: no task, no round trip
                         results[plan] = hit
                     else:
-                        reads[plan] = self._read(plan, on, context)
+                        reads[plan] = self._read(plan, on, context, slot)
                 uses[plan] = uses.get(plan, 0) + 1
         if len(reads) == 1:  # nothing to overlap it with
             ((plan, read),) = reads.items()
@@ -177,8 +178,9 @@ class Sources:
         max_age = dataset.freshness.max_age_seconds if dataset else 0
         return (context.grant_id, read.source, read.name, read.key), max_age
 
-    def _cached(self, read: _Read, context: ReadContext | None) -> Gathered | None:
-        slot = self._cache_slot(read, context)
+    def _cached(
+        self, read: _Read, context: ReadContext | None, slot: tuple[CacheKey, float] | None
+    ) -> Gathered | None:
         if slot is None:
             return None
         hit = self.cache.get(*slot)
@@ -186,9 +188,15 @@ class Sources:
             _note(context, read, "cached", hit)
         return hit
 
-    async def _read(self, read: _Read, on: dt.date, context: ReadContext | None) -> Gathered:
-        """Read from the source (the cache was asked first, by `_run`)."""
-        slot = self._cache_slot(read, context)
+    async def _read(
+        self,
+        read: _Read,
+        on: dt.date,
+        context: ReadContext | None,
+        slot: tuple[CacheKey, float] | None,
+    ) -> Gathered:
+        """Read from the source (`_run` asked the cache first, at `slot`), and keep the
+        answer there for reuse."""
         headers = context.headers(read.source) if context is not None else None
         try:
             if read.source == "platform":
