@@ -26,6 +26,7 @@ from approvals.errors import SourceUnavailable
 from approvals.licence import Licence, TrustList, identifier, sign
 from approvals.sandbox.keys import signing_key
 from approvals.sources import LicenceStoreClient, PlatformClient, Sources, sources_from_config
+from approvals.sources.http import parse_json
 from approvals.spec.catalog import LoadedRuleset, load_ruleset_text
 from approvals.spec.connectors import Timeouts, load_connectors
 
@@ -490,8 +491,6 @@ def test_licence_client_get_checks_the_id() -> None:
 def test_answers_parse_as_json_parses_them(body: bytes) -> None:
     """The fast parser for source answers gives what `json.loads` gives, including for
     what orjson itself refuses; and it refuses what `json` refuses."""
-    from approvals.sources.http import parse_json
-
     expected = json.loads(body)
     got = parse_json(body)
     assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
@@ -500,8 +499,6 @@ def test_answers_parse_as_json_parses_them(body: bytes) -> None:
 
 @pytest.mark.parametrize("body", [b"", b"{", b"\xff\xfe\x00garbage", b"[1,]"])
 def test_answers_json_refuses_are_refused(body: bytes) -> None:
-    from approvals.sources.http import parse_json
-
     with pytest.raises((json.JSONDecodeError, UnicodeDecodeError)):
         parse_json(body)
 
@@ -516,7 +513,5 @@ _JSON_VALUES = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(_JSON_VALUES, st.booleans())
 def test_any_answer_parses_as_json_parses_it(value: Any, ascii_only: bool) -> None:
-    from approvals.sources.http import parse_json
-
     body = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8")
     assert repr(parse_json(body)) == repr(json.loads(body))
