@@ -481,6 +481,8 @@ def test_licence_client_get_checks_the_id() -> None:
     [
         b'{"n": NaN}',  # orjson refuses; json parses
         b'{"n": 123456789012345678901234567890}',  # beyond 64 bits
+        b'{"n": -18446744073709551616}',  # -2**64: 20 digits after the sign
+        b'{"n": 18446744073709551615, "id": "440305198805129116"}',  # 2**64 - 1
         b'"\\ud800"',  # a lone surrogate
         '{"name": "张三"}'.encode("utf-16"),  # not UTF-8
         b'\xef\xbb\xbf{"a": 1}',  # a UTF-8 byte order mark

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -31,15 +30,18 @@ def utc_now() -> dt.datetime:
 
 # orjson reads an integer beyond 64 bits as a float; `json` keeps it exact, and the
 # payload digest then refuses it (RFC 7493 §2.2). Any run of 20 digits (the shortest
-# that can exceed 2**64) sends the answer to `json`.
-_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+# that can exceed 2**64) sends the answer to `json`. Found as a run of 20 zeros once
+# every digit is made a zero: a regex scan (`[0-9]{20}`) cost 15 µs on a 660-byte
+# licence answer, an eighth of its read, against under 2 µs for this.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 20
 
 
 def parse_json(body: bytes) -> Any:
     """A source's answer, parsed. orjson takes most answers at a fraction of `json`'s
     cost; what it refuses (NaN, other encodings, lone surrogates) or would read
     differently (long integers) goes to `json`, which parses or refuses it as before."""
-    if _LONG_DIGITS.search(body) is None:
+    if _LONG_RUN not in body.translate(_DIGITS_TO_ZERO):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
