@@ -133,6 +133,24 @@ def test_identifier_errors_say_what_is_wrong() -> None:
     with pytest.raises(IdentifierError, match="serial"):
         identifier.build("11100000000013338W901", "11440300MB2C100012", "ab-1")
     assert not identifier.is_valid(good.lower())
+    with pytest.raises(IdentifierError, match="licence type code"):
+        identifier.parse("1.2.156.3005.2.AB\n.CD.EF.001.Z")  # `$` once let a newline by
+    with pytest.raises(IdentifierError, match="version should be three digits"):
+        identifier.parse("1.2.156.3005.2.AB.CD.EF.001\n.Z")
+
+
+def _check_by_arithmetic(body: str) -> str:
+    """ISO/IEC 7064 MOD 37,36 step by step, as the standard writes it."""
+    product = 36
+    for ch in body.replace(".", ""):
+        product = ((product + identifier.ALPHABET.index(ch)) % 36 or 36) * 2 % 37
+    return identifier.ALPHABET[(37 - product) % 36]
+
+
+@given(st.text(alphabet=identifier.ALPHABET + ".", min_size=1, max_size=80))
+def test_the_check_table_computes_the_standard_s_arithmetic(body: str) -> None:
+    if body.replace(".", ""):
+        assert identifier.check_character(body) == _check_by_arithmetic(body)
 
 
 segment = st.text(alphabet=identifier.ALPHABET, min_size=1, max_size=24)

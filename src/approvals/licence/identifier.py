@@ -31,8 +31,18 @@ ROOT = "1.2.156.3005.2"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _M = 36  # ISO/IEC 7064 hybrid system MOD 37,36: M = 36, M + 1 = 37
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
-_SEGMENT = re.compile(r"^[0-9A-Z]+$")
-_VERSION = re.compile(r"^[0-9]{3}$")
+
+
+def _step(product: int, value: int) -> int:
+    """One step of the hybrid system: P = ((P + a) mod M, 0 taken as M) * 2 mod (M + 1)."""
+    return ((product + value) % _M or _M) * 2 % (_M + 1)
+
+
+# The step as a table, P (1..M) by character: a licence is verified on every read, and
+# the arithmetic per character was most of parsing its identifier.
+_STEP = {p: {ch: _step(p, v) for ch, v in _VALUE.items()} for p in range(1, _M + 1)}
+_SEGMENT = re.compile(r"[0-9A-Z]+")  # with fullmatch: `$` would let a trailing newline by
+_VERSION = re.compile(r"[0-9]{3}")
 
 
 @dataclass(frozen=True)
@@ -60,20 +70,19 @@ def check_character(body: str) -> str:
     chars = body.replace(".", "")
     if not chars:
         raise IdentifierError("cannot compute a check character over an empty identifier body")
-    bad = sorted({ch for ch in chars if ch not in _VALUE})
+    bad = [] if _SEGMENT.fullmatch(chars) else sorted({ch for ch in chars if ch not in _VALUE})
     if bad:
         raise IdentifierError(
             f"identifier body {body!r} has characters outside 0-9A-Z: {''.join(bad)}"
         )
     product = _M
     for ch in chars:
-        product = (product + _VALUE[ch]) % _M or _M
-        product = product * 2 % (_M + 1)
+        product = _STEP[product][ch]
     return ALPHABET[(_M + 1 - product) % _M]
 
 
 def _segment(value: str, what: str) -> str:
-    if not _SEGMENT.match(value):
+    if not _SEGMENT.fullmatch(value):
         raise IdentifierError(f"{what}: expected one or more of 0-9A-Z, found {value!r}")
     return value
 
@@ -106,7 +115,7 @@ def parse(identifier: str) -> LicenceIdentifier:
     _segment(type_code, "licence type code")
     _segment(issuer_code, "issuer code")
     _segment(serial, "serial")
-    if not _VERSION.match(version):
+    if not _VERSION.fullmatch(version):
         raise IdentifierError(
             f"licence identifier {identifier!r}: version should be three digits, found {version!r}"
         )
