@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, SQLModel
 
 from approvals.store import Application, DecisionRecord, IssuedLicence, RulesetText, open_database
@@ -52,6 +53,8 @@ def test_a_built_row_equals_the_constructed_one(cls: type[SQLModel]) -> None:
     assert type(built) is cls
     assert built.model_dump() == made.model_dump()
     assert built.model_fields_set == made.model_fields_set
+    state = sa_inspect(built)  # the ORM's instance state, as the constructor attaches it
+    assert state.transient and state.obj() is built and state.class_ is cls
 
 
 def test_built_rows_are_stored_changed_and_read_back_by_the_orm(tmp_path: Path) -> None:

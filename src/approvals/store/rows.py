@@ -5,9 +5,11 @@ pydantic's `__setattr__` (table models are not validated either way). For the th
 four objects a decision builds that was ~30 µs each, several percent of a signed
 decision's CPU (docs/performance.md). `build_row` does what SQLAlchemy's own loader
 does for a row it reads: a new instance with its instance state, and the values put in
-its `__dict__`. The object reads, assigns and flushes like one made by the constructor
-(tests/test_store_rows.py checks all three against it for each table the service
-builds).
+its `__dict__`. It makes the instance itself, too: SQLAlchemy's `new_instance` goes
+through SQLModel's `__new__` and its Python `__setattr__` to attach the state, which
+was still half of a `build_row` in a signed run (py-spy). The object reads, assigns
+and flushes like one made by the constructor (tests/test_store_rows.py checks all
+three against it for each table the service builds).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ class _Plan:
     """What building one table's objects needs, worked out once per class: looking up
     the mapper, the fields and their defaults was about half of a 12 µs `build_row`."""
 
-    new_instance: Callable[[], Any]
+    manager: Any  # SQLAlchemy's ClassManager for the class
+    state: Callable[[Any, Any], Any]  # its InstanceState constructor
     names: frozenset[str]
     fields: tuple[tuple[str, bool, Callable[[], Any]], ...]  # name, required, default
 
@@ -43,7 +46,7 @@ def _plan(cls: type[SQLModel]) -> _Plan:
         (name, field.is_required(), functools.partial(field.get_default, call_default_factory=True))
         for name, field in cls.model_fields.items()
     )
-    return _Plan(manager.new_instance, frozenset(cls.model_fields), fields)
+    return _Plan(manager, manager._state_constructor, frozenset(cls.model_fields), fields)
 
 
 def build_row(cls: type[M], **values: Any) -> M:
@@ -53,8 +56,13 @@ def build_row(cls: type[M], **values: Any) -> M:
     if not plan.names.issuperset(values):
         unknown = sorted(values.keys() - plan.names)
         raise TypeError(f"{cls.__name__} has no field(s) {unknown}")
-    row: M = plan.new_instance()  # cls.__new__ and its instance state
+    # What ClassManager.new_instance and SQLModel.__new__ do, without their Python
+    # __setattr__: the object, pydantic's slots, and the ORM's instance state.
+    row: M = object.__new__(cls)
+    object.__setattr__(row, "__pydantic_extra__", None)
+    object.__setattr__(row, "__pydantic_private__", None)
     into = row.__dict__
+    into["_sa_instance_state"] = plan.state(row, plan.manager)
     for name, required, default in plan.fields:  # in field order, as the constructor sets them
         if name in values:
             into[name] = values[name]
