@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import threading
@@ -146,6 +147,22 @@ def test_saves_and_reads_back_a_decision(store: Store) -> None:
         store.licence_delivered("no-such-licence", NOW)
     assert [a.id for a in store.for_applicant(app.applicant)] == [app.id]
     assert store.for_applicant("other") == []
+
+    async def marked_from_the_event_loop() -> None:  # as the service marks a delivery
+        before = store.writer.jobs if store.writer else 0
+        await store.mark_licence(licence.licence_id, delivered_at=NOW)
+        if store.writer:
+            assert store.writer.jobs == before + 1  # the writer's own job, no thread hop
+        issued = store.get(app.id)
+        assert issued is not None and [lic.status for lic in issued.licences] == ["issued"]
+        await store.mark_licence(licence.licence_id, delivered_at=None, error="again")
+        pending = store.get(app.id)
+        assert pending is not None
+        assert [(lic.status, lic.error) for lic in pending.licences] == [("pending", "again")]
+        with pytest.raises(KeyError):
+            await store.mark_licence("no-such-licence", delivered_at=NOW)
+
+    asyncio.run(marked_from_the_event_loop())
     ruleset = store.ruleset_text(_ruleset().hash)
     assert ruleset is not None and ruleset.text.startswith("code:")
     assert [r.application_id for r in store.records()] == [app.id]

@@ -374,10 +374,10 @@ class DecisionService:
             try:
                 await self.deliver_licence(licence)
             except ApprovalsError as exc:
-                await self.store.run(self.store.licence_failed, row.licence_id, str(exc))
+                await self.store.mark_licence(row.licence_id, delivered_at=None, error=str(exc))
             else:
                 when = self.clock().astimezone(dt.UTC)
-                await self.store.run(self.store.licence_delivered, row.licence_id, when)
+                await self.store.mark_licence(row.licence_id, delivered_at=when)
 
 
 # One call into pydantic's serializer for each list, not one per model: the checks'
