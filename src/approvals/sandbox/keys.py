@@ -10,6 +10,7 @@ are committed in `licences/issuers/*.yaml`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,8 +23,12 @@ SEED_PREFIX = b"approvals-sandbox-issuer:"
 MAX_GENERATIONS = 9  # how many rotations `signing_key` looks through
 
 
+@functools.lru_cache(maxsize=256)
 def issuer_private_key(issuer_id: str, generation: int = 1) -> Ed25519PrivateKey:
-    """The sandbox private key of `issuer_id` (generation 1 is the first key)."""
+    """The sandbox private key of `issuer_id` (generation 1 is the first key).
+
+    Derived once per issuer and generation: loading a private key computes its public
+    key (~54 µs), and every licence the sandbox issues asks for its issuer's key."""
     if generation < 1:
         raise ValueError(f"generation: expected 1 or more, found {generation}")
     label = issuer_id if generation == 1 else f"{issuer_id}#{generation}"
