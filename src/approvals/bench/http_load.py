@@ -142,6 +142,18 @@ decision, the providers ~0.85 and the load generator ~0.35, 2.0 of the 2 cores. 
 FastAPI 0.165 checks OpenTelemetry's global providers on every request (~6% of the
 providers' event loop, under 1% of the service's); turning it off would also turn it
 off for an operator who configures OpenTelemetry, for about 1% of the whole.
+
+**Ninth session (2026-11-30, a day ~1.6x slower than the eighth's).** Behind `approvals
+serve` a provider's read passed two FastAPI application stacks (the API's, then the
+mounted provider's) and FastAPI's parameter solving: py-spy put ~58% of the providers'
+CPU in FastAPI's request handling and ~13% in their handlers. `approvals serve
+--providers-only` (approvals/sandbox/host.py) serves the same handlers through the
+in-process exchange's routes under plain Starlette, answering byte for byte as the
+mounted apps (tests/test_sandbox_host.py); this section now runs its providers there.
+At 200/s, alternating: providers 1.23/1.20 → 0.79/0.69 ms of CPU a decision, on the
+same two cores as the service. In the service, py-spy (`--gil`) at 200/s: the decision
+~38% of its event loop, aiohttp ~13% (about 0.25 ms a read; its C parser is in use),
+FastAPI, Starlette and uvicorn ~18%, the group-commit writer ~10%.
 """
 
 

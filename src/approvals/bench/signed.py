@@ -284,6 +284,35 @@ record is plain, canonical JSON ~5%; the rest is the interpreter itself. The wri
 ~0.96 million are mostly SQLite, and SHA-256 (which valgrind runs without the CPU's
 SHA instructions, so its share there overstates it: 3.5 µs for a 5.6 KB leaf
 natively).
+
+**Ninth session (2026-11-30, a slow day: bare Ed25519 signing ~12,700-14,300/s, about
+0.6 of the eighth session's 22,313/s; one process 2.3-2.5 ms of CPU a decision, two
+processes 708-1,015/s in alternating runs of the same code).** Rates on such a day say
+little about a 1% step, so each step below is again in `make instructions`' count
+(event loop, millions of instructions a decision; the start, 4.480, is the eighth
+session's end re-measured):
+- `build_row` works out a table class's mapper, fields and defaults once: 4.440;
+- a source's answer is checked for a 20-digit run (an integer orjson would read as a
+  float) by translating every digit to `0` and looking for twenty of them, not with
+  the regex `[0-9]{20}`, which cost 15 µs on a 660-byte licence answer, an eighth of
+  its read: 4.330;
+- a licence identifier's ISO/IEC 7064 check character by a step table (10.3 → 5.2 µs;
+  every licence read verifies one): 4.294;
+- `build_row` makes the instance and attaches the ORM state itself: SQLAlchemy's
+  `new_instance` went through SQLModel's `__new__` and Python `__setattr__`, half of
+  `build_row` in py-spy's native view (9.3 → 7.1 µs): 4.266;
+- a licence's delivery status handed to the writer from the event loop, not through a
+  worker thread, and the sandbox issuer's key derived once per issuer (loading an
+  Ed25519 key computes its public key, ~54 µs): 4.228.
+All threads: 5.406 → 5.183, -4%. What found the regex was timing each layer of one
+licence read alone (exchange 19-32 µs, `parse_json` 22 µs where orjson takes 2);
+py-spy had hidden it, and more: the reads run in tasks of their own, so a profile
+filtered on the decision's call stack missed them, ~23% of the event loop.
+
+Measured and left: compiling the rulesets' expressions to Python source instead of
+closures (all of `decide` before the checks is ~66 µs, ~3% of a decision: it would
+save about 1%); dumping a record's inputs by hand instead of through the
+`TypeAdapter` (3-14 µs a decision); `hmac.digest` for the API's bearer tokens (0.4 µs).
 """
 CONCURRENCY = 32
 
