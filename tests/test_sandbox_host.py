@@ -8,10 +8,6 @@ It must answer every status and byte the providers mounted by `approvals serve` 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +20,7 @@ from approvals.api.wiring import wire
 from approvals.sandbox.host import create_providers_app
 from approvals.service import Submission
 from approvals.sources.consent import CORRELATION_HEADER, GRANT_HEADER
-from test_cli_serve import _free_port
+from test_cli_serve import _serve
 from test_sandbox_inprocess import DRIVER, STRANGER, token
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,32 +76,9 @@ def test_the_lean_host_answers_byte_for_byte_as_the_mounted_providers() -> None:
 
 @pytest.fixture(scope="module")
 def providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from approvals.cli import main; main()", "serve",
-         "--providers-only", "--port", str(port), "--no-access-log"],
-        cwd=tmp_path_factory.mktemp("providers"), env=os.environ.copy(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"approvals serve --providers-only did not come up:\n{output}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()
+    serving = _serve(tmp_path_factory.mktemp("providers"), "--providers-only", "--no-access-log")
+    yield next(serving)
+    serving.close()
 
 
 def test_a_service_reads_its_sources_from_the_providers_host(
