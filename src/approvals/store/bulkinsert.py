@@ -6,7 +6,7 @@ about half of the 180 µs a record took to insert (docs/performance.md, "Memory 
 growth"). Here the statement is compiled once per (dialect, table, columns), only the
 columns whose type needs it are converted (SQLite's DATE/DATETIME text, by the same
 SQLAlchemy processors, so the stored text is identical), and the rows go to the
-driver through `exec_driver_sql`, so errors are still SQLAlchemy's.
+driver's `executemany` (`store/cursor.py`), with errors still raised as SQLAlchemy's.
 
 The tree's node rows always come through here (`SqlTreeStore.append`: the bulk load's
 10,000 leaves a batch and the group-commit writer's few alike), and so do the
@@ -27,6 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
+from approvals.store import cursor
+
 Processor = Callable[[Any], Any]
 
 
@@ -43,7 +45,7 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     sql, order = _compiled(dialect, table, keys)
     params: list[Any] = list(rows) if order is None else _positional(order, rows)
-    session.connection().exec_driver_sql(sql, params)
+    cursor.executemany(session.connection(), sql, params)  # on SQLite, past Core (cursor.py)
 
 
 def _positional(

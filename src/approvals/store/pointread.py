@@ -22,27 +22,17 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
+from approvals.store.cursor import compiled
 from approvals.store.urls import sqlite_file
 
 Row = Sequence[Any]
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    names: tuple[str, ...]  # bind parameters, in the order of the SQL's `?`
-    binds: tuple[Callable[[Any], Any] | None, ...]
-    fixed: dict[str, Any]  # values the statement binds itself (`level == 0`)
-    columns: tuple[str, ...]
-    results: tuple[Callable[[Any], Any] | None, ...]
 
 
 class PointReads:
@@ -51,8 +41,6 @@ class PointReads:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._direct = sqlite_file(engine.url) is not None
-        # Keyed by id(); the statement is kept beside it, so the id stays its own.
-        self._compiled: dict[int, tuple[Select[Any], _Compiled]] = {}
         self._local = threading.local()
         self._opened: list[Any] = []  # every thread's connection, closed on dispose
         self._lock = threading.Lock()
@@ -63,28 +51,16 @@ class PointReads:
         if not self._direct:
             with self.engine.connect() as conn:
                 return list(conn.execute(statement, params).all())
-        compiled = self._compile(statement)
-        if compiled.fixed:
-            params = {**compiled.fixed, **params}
-        values = [
-            params[name] if bind is None else bind(params[name])
-            for name, bind in zip(compiled.names, compiled.binds, strict=True)
-        ]
-        cursor = self._connection().execute(compiled.sql, values)
+        made = compiled(self.engine.dialect, statement)
+        cursor = self._connection().execute(made.sql, made.values(params))
         try:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        results = compiled.results
-        if not any(results):
-            return list(fetched)
-        return [
-            tuple(v if f is None or v is None else f(v) for f, v in zip(results, row, strict=True))
-            for row in fetched
-        ]
+        return made.converted(fetched)
 
     def mappings(self, statement: Select[Any], **params: Any) -> list[dict[str, Any]]:
-        columns = self._compile(statement).columns
+        columns = compiled(self.engine.dialect, statement).columns
         return [dict(zip(columns, row, strict=True)) for row in self.rows(statement, **params)]
 
     def close(self) -> None:
@@ -103,31 +79,6 @@ class PointReads:
             with self._lock:
                 self._opened.append(proxied)
         return conn
-
-    def _compile(self, statement: Select[Any]) -> _Compiled:
-        found = self._compiled.get(id(statement))
-        if found is not None:
-            return found[1]
-        dialect = self.engine.dialect
-        compiled = statement.compile(dialect=dialect)
-        names = tuple(compiled.positiontup or ())
-        selected = list(statement.selected_columns)
-        # Each type as this dialect stores it (a DateTime is text on SQLite).
-        made = _Compiled(
-            sql=str(compiled),
-            names=names,
-            binds=tuple(
-                compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)
-                for n in names
-            ),
-            fixed={n: compiled.binds[n].value for n in names if not compiled.binds[n].required},
-            columns=tuple(str(c.key) for c in selected),
-            results=tuple(
-                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected
-            ),
-        )
-        self._compiled[id(statement)] = (statement, made)
-        return made
 
 
 _READERS: weakref.WeakKeyDictionary[Engine, PointReads] = weakref.WeakKeyDictionary()

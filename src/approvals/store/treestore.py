@@ -31,6 +31,7 @@ from sqlmodel import col
 
 from approvals.audit.errors import AuditError
 from approvals.audit.merkle import MerkleLog, leaf_hash
+from approvals.store import cursor
 from approvals.store.bulkinsert import insert_many
 from approvals.store.logtables import TreeNode
 from approvals.store.tables import DecisionRecord
@@ -63,7 +64,7 @@ def lock_for_append(session: Session) -> None:
     else:
         # Taking the write lock now fails fast with SQLITE_BUSY_SNAPSHOT, rather than
         # later, if our snapshot is stale.
-        session.connection().execute(_APPEND_LOCK_SQLITE)
+        cursor.execute(session.connection(), _APPEND_LOCK_SQLITE)
 
 
 class SqlTreeStore:
@@ -79,7 +80,7 @@ class SqlTreeStore:
         self._size: int | None = None
 
     def tree_size(self) -> int:
-        top = self.session.connection().execute(_TREE_SIZE).scalar()
+        top = cursor.scalar(self.session.connection(), _TREE_SIZE)  # past Core on SQLite
         self._size = 0 if top is None else int(top) + 1
         return self._size
 
@@ -96,9 +97,7 @@ class SqlTreeStore:
         return [bytes(h) for _, h in rows]
 
     def subtree_hash(self, level: int, index: int) -> bytes | None:
-        value = self.session.connection().execute(
-            _SUBTREE, {"level": level, "node": index}
-        ).scalar()
+        value = cursor.scalar(self.session.connection(), _SUBTREE, level=level, node=index)
         return None if value is None else bytes(value)
 
     def append(
