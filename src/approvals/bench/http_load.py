@@ -153,7 +153,9 @@ mounted apps (tests/test_sandbox_host.py); this section now runs its providers t
 At 200/s, alternating: providers 1.23/1.20 → 0.79/0.69 ms of CPU a decision, on the
 same two cores as the service. In the service, py-spy (`--gil`) at 200/s: the decision
 ~38% of its event loop, aiohttp ~13% (about 0.25 ms a read; its C parser is in use),
-FastAPI, Starlette and uvicorn ~18%, the group-commit writer ~10%.
+FastAPI, Starlette and uvicorn ~18%, the group-commit writer ~10%. At these rates a
+transaction holds about two decisions, so the writer's fixed cost per transaction
+counts: its statements now go to the SQLite cursor (previous section).
 """
 
 
