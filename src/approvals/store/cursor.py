@@ -18,8 +18,7 @@ a network round trip per statement) go through SQLAlchemy as before.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,13 +87,19 @@ def direct(connection: Connection) -> bool:
     return connection.dialect.name == "sqlite"
 
 
-@contextmanager
-def _translated(connection: Connection, sql: str, params: Any) -> Iterator[None]:
+def _on_cursor(
+    connection: Connection, sql: str, params: Any, *, many: bool = False, fetch: bool = False
+) -> list[Row]:
+    """Run `sql` on the transaction's own DB-API connection; SQLAlchemy's error types."""
     dbapi_error = connection.dialect.loaded_dbapi.Error
+    cursor = connection.connection.cursor()
     try:
-        yield
+        (cursor.executemany if many else cursor.execute)(sql, params)
+        return list(cursor.fetchall()) if fetch else []
     except dbapi_error as exc:
         raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
+    finally:
+        cursor.close()
 
 
 def rows(connection: Connection, statement: Select[Any], **params: Any) -> list[Row]:
@@ -102,15 +107,7 @@ def rows(connection: Connection, statement: Select[Any], **params: Any) -> list[
     if not direct(connection):
         return list(connection.execute(statement, params).all())
     made = compiled(connection.dialect, statement)
-    values = made.values(params)
-    cursor = connection.connection.cursor()
-    try:
-        with _translated(connection, made.sql, values):
-            cursor.execute(made.sql, values)
-            fetched = cursor.fetchall()
-    finally:
-        cursor.close()
-    return made.converted(fetched)
+    return made.converted(_on_cursor(connection, made.sql, made.values(params), fetch=True))
 
 
 def scalar(connection: Connection, statement: Select[Any], **params: Any) -> Any:
@@ -125,13 +122,7 @@ def execute(connection: Connection, statement: ClauseElement, **params: Any) -> 
         connection.execute(statement, params)  # type: ignore[call-overload]
         return
     made = compiled(connection.dialect, statement)
-    values = made.values(params)
-    cursor = connection.connection.cursor()
-    try:
-        with _translated(connection, made.sql, values):
-            cursor.execute(made.sql, values)
-    finally:
-        cursor.close()
+    _on_cursor(connection, made.sql, made.values(params))
 
 
 def executemany(connection: Connection, sql: str, params: Sequence[Any]) -> None:
@@ -139,9 +130,4 @@ def executemany(connection: Connection, sql: str, params: Sequence[Any]) -> None
     if not direct(connection):
         connection.exec_driver_sql(sql, params)
         return
-    cursor = connection.connection.cursor()
-    try:
-        with _translated(connection, sql, params):
-            cursor.executemany(sql, params)
-    finally:
-        cursor.close()
+    _on_cursor(connection, sql, params, many=True)
