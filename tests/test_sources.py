@@ -226,3 +226,40 @@ def test_prefill_says_why_a_field_is_empty(fixtures: Fixtures, catalog: Catalog)
     name = next(f for f in prefill.fields if f.name == "name")
     assert (name.value, name.autofilled) == (None, False)
     assert name.problem is not None and "population" in name.problem
+
+
+def test_concurrent_reads_answer_in_order_and_are_cancelled_together() -> None:
+    """`_all`, which runs an item's reads concurrently in place of `asyncio.gather`."""
+    from approvals.engine.model import Provenance
+    from approvals.sources.gather import _all
+
+    cancelled: list[str] = []
+
+    async def read(name: str, delay: float, fail: bool = False) -> Gathered:
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            cancelled.append(name)
+            raise
+        if fail:
+            raise RuntimeError(f"{name} broke")
+        return Gathered(value=name, provenance=Provenance(source="platform", dataset=name))
+
+    async def go() -> None:
+        started = asyncio.get_running_loop().time()
+        got = await _all([read("a", 0.05), read("b", 0.0), read("c", 0.02)])
+        assert [g.value for g in got] == ["a", "b", "c"]  # in order, not as they finished
+        assert asyncio.get_running_loop().time() - started < 0.5  # concurrently
+        with pytest.raises(RuntimeError, match="a broke"):
+            await _all([read("a", 0.0, fail=True), read("slow", 10.0)])
+        await asyncio.sleep(0)  # a cancelled task stops at its next step
+        assert cancelled == ["slow"]
+        waiting = asyncio.ensure_future(_all([read("x", 10.0), read("y", 10.0)]))
+        await asyncio.sleep(0.01)
+        waiting.cancel()  # the caller gives up (a client that hung up)
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.sleep(0)
+        assert sorted(cancelled) == ["slow", "x", "y"]
+
+    asyncio.run(go())
