@@ -77,8 +77,7 @@ def _loop_progress_during_commit(tmp_path: Path, *, contended: bool) -> tuple[in
 
     async def main() -> None:
         nonlocal ticks
-        writer.loop = asyncio.get_running_loop()
-        future = asyncio.wrap_future(writer.submit(work))
+        future = writer.submit_here(work)  # the loop that submits is the one parked
         while not future.done():
             ticks += 1
             await asyncio.sleep(0)

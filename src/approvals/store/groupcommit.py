@@ -198,7 +198,7 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._process_lock = writer_lock(engine)  # SQLite: one writer of all processes
-        # The event loop whose requests this writer serves (set by Store.commit_decision):
+        # The event loop whose requests this writer serves (the last to `submit_here`):
         # parked while this process holds the write lock the other processes wait for.
         self.loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0  # transactions committed (for the benchmark's batch-size figure)
@@ -214,7 +214,7 @@ class GroupCommitter:
         """`submit` from an event loop: a future of this loop, completed after the
         commit. Cancelling it (a client that hung up) does not withdraw the job."""
         self._ensure_started()
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._queue.put(_Job(work, future, loop))
         return future

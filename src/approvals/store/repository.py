@@ -8,7 +8,6 @@ and gets `DuplicateSubmission` with the stored winner, whatever process won the 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -181,7 +180,6 @@ class Store:
         if self.writer is None:
             return await self.run(self.save_decision, application, record, licence, ruleset, usage)
         work = self._decision_work(application, record, licence, ruleset, usage)
-        self.writer.loop = asyncio.get_running_loop()
         try:
             # A cancelled request (a client that hung up) cancels only its wait: the job
             # stays with the writer, and its decision stands and is in the log.
@@ -284,7 +282,6 @@ class Store:
         if self.writer is None:
             await self.run(commit, self.engine, work)
             return
-        self.writer.loop = asyncio.get_running_loop()
         await self.writer.submit_here(work)
 
     def records(self, after_seq: int = 0, limit: int = 1000) -> list[DecisionRecord]:
