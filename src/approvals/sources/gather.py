@@ -151,10 +151,7 @@ class Sources:
                     else:
                         reads[plan] = self._read(plan, on, context, slot)
                 uses[plan] = uses.get(plan, 0) + 1
-        if len(reads) == 1:  # nothing to overlap it with
-            ((plan, read),) = reads.items()
-            results[plan] = await read
-        elif reads:
+        if reads:
             # One round trip's latency for the item, not the sum of them (issue 4, "Speed").
             results.update(zip(reads, await _all(list(reads.values())), strict=True))
         out: dict[str, Gathered] = {}
@@ -275,7 +272,9 @@ async def _all(reads: list[Coroutine[Any, Any, Gathered]]) -> list[Gathered]:
     A read never raises for a source failure (`_read` answers `Gathered(error=...)`);
     if one raises anyway, or the caller is cancelled, the error reaches the caller once
     that read is awaited, and the reads not yet done are cancelled (gather would leave
-    them running)."""
+    them running). A lone read is awaited here: there is nothing to overlap it with."""
+    if len(reads) == 1:
+        return [await reads[0]]
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(read) for read in reads]
     try:
