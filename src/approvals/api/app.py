@@ -77,20 +77,10 @@ def create_app(
 
 
 def _mount_sandbox(app: FastAPI, settings: Settings, wired: Wired) -> None:
-    from approvals.sandbox.consent import sandbox_gate
     from approvals.sandbox.fixtures import load_fixtures
-    from approvals.sandbox.platform import create_platform_app
-    from approvals.sandbox.store import create_licence_store_app
+    from approvals.sandbox.providers import LICENCES_PREFIX, PLATFORM_PREFIX, provider_apps
 
-    fixtures = load_fixtures(settings.fixtures)
     # The mounted providers refuse reads outside a consent grant (403), like real ones.
-    app.mount(
-        "/sandbox/platform",
-        create_platform_app(fixtures, consent=sandbox_gate("platform")),
-    )
-    app.mount(
-        "/sandbox/licences",
-        create_licence_store_app(
-            fixtures, wired.service.trust, consent=sandbox_gate("licences")
-        ),
-    )
+    platform, licences = provider_apps(load_fixtures(settings.fixtures), wired.service.trust)
+    app.mount(PLATFORM_PREFIX, platform)
+    app.mount(LICENCES_PREFIX, licences)

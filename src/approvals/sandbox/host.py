@@ -25,16 +25,10 @@ from starlette.routing import Mount, Route
 
 from approvals.api.settings import Settings
 from approvals.licence import TrustList
-from approvals.sandbox.consent import sandbox_gate
 from approvals.sandbox.fixtures import load_fixtures
 from approvals.sandbox.inprocess import InProcessExchange, exchange_for
-from approvals.sandbox.platform import create_platform_app
-from approvals.sandbox.store import create_licence_store_app
+from approvals.sandbox.providers import LICENCES_PREFIX, PLATFORM_PREFIX, provider_apps
 
-#: Where `approvals serve` mounts each provider; connectors find them under
-#: `$APPROVALS_SOURCES_BASE_URL` at the same paths (`approvals.api.wiring`).
-PLATFORM_PREFIX = "/sandbox/platform"
-LICENCES_PREFIX = "/sandbox/licences"
 # Every method reaches the exchange, which answers 404 or 405 as the FastAPI apps do.
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -42,12 +36,8 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 def create_providers_app(settings: Settings | None = None) -> Starlette:
     """Both sandbox providers, enforcing consent grants as when mounted by the API."""
     settings = settings or Settings.from_env()
-    fixtures = load_fixtures(settings.fixtures)
-    trust = TrustList.load(settings.licences_dir)
-    platform = exchange_for(create_platform_app(fixtures, consent=sandbox_gate("platform")))
-    licences = exchange_for(
-        create_licence_store_app(fixtures, trust, consent=sandbox_gate("licences"))
-    )
+    apps = provider_apps(load_fixtures(settings.fixtures), TrustList.load(settings.licences_dir))
+    platform, licences = (exchange_for(app) for app in apps)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "providers": ["platform", "licences"]})

@@ -78,20 +78,14 @@ def sources_for_sandbox(
     `sources.platform_app` / `sources.licences_app` (their `state.faults` injects faults).
     """
     # Imported here: the sandbox (and FastAPI) is not needed to talk to real platforms.
-    from approvals.sandbox.consent import sandbox_gate
     from approvals.sandbox.fixtures import load_fixtures
     from approvals.sandbox.inprocess import exchange_for
-    from approvals.sandbox.platform import create_platform_app
-    from approvals.sandbox.store import create_licence_store_app
+    from approvals.sandbox.providers import provider_apps
 
     config = config or load_connectors()
     trust = trust or TrustList.load()
-    fixtures = load_fixtures(fixtures_path)
-    platform_app = create_platform_app(
-        fixtures, consent=sandbox_gate("platform") if consent else None
-    )
-    licences_app = create_licence_store_app(
-        fixtures, trust, consent=sandbox_gate("licences") if consent else None
+    platform_app, licences_app = provider_apps(
+        load_fixtures(fixtures_path), trust, consent=consent
     )
     platform = PlatformClient(
         SANDBOX_PLATFORM_URL,
