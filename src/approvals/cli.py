@@ -19,7 +19,7 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -30,9 +30,6 @@ from approvals.licence import id_number as id_numbers
 from approvals.licence.errors import LicenceError
 from approvals.spec.catalog import Catalog
 from approvals.spec.ruleset import Ruleset
-
-if TYPE_CHECKING:  # imported where used: the API's modules load FastAPI and the store
-    from approvals.api.settings import Settings
 
 app = typer.Typer(
     help="深圳政务服务秒批秒报 / Instant decisions on Shenzhen government service items.",
@@ -392,50 +389,34 @@ def serve(
     settings = Settings.from_env()
     if fixtures is not None:
         settings = settings.with_(fixtures=fixtures)
-    if providers_only:
-        _serve_providers(settings, host, port, workers, access_log)
-        return
     loopback = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    if settings.sandbox and settings.sources_base_url is None:
-        # The connectors call the mounted sandbox over real loopback HTTP, as they
-        # would call the real platform.
-        settings = settings.with_(sources_base_url=f"http://{loopback}:{port}")
+    if providers_only:
+        from approvals.sandbox.host import create_providers_app
+
+        build: Callable[[Settings], Any] = create_providers_app
+        factory = "approvals.sandbox.host:create_providers_app"
+        banner = f"Approvals sandbox providers on http://{loopback}:{port}/sandbox/"
+    else:
+        if settings.sandbox and settings.sources_base_url is None:
+            # The connectors call the mounted sandbox over real loopback HTTP, as they
+            # would call the real platform.
+            settings = settings.with_(sources_base_url=f"http://{loopback}:{port}")
+        build, factory = create_app, "approvals.api.app:create_app"
+        banner = f"Approvals 秒批 on http://{loopback}:{port}  (OpenAPI: /docs, /openapi.json)"
     try:
-        application = create_app(settings)  # also checks the configuration before forking
+        application = build(settings)  # also checks the configuration before forking
     except (ApprovalsError, LicenceError) as exc:
         raise _fail(f"无法启动 / cannot start: {exc}") from None
-    typer.echo(f"Approvals 秒批 on http://{loopback}:{port}  (OpenAPI: /docs, /openapi.json)")
+    typer.echo(banner)
     if workers == 1:
         uvicorn.run(application, host=host, port=port, log_level="info", access_log=access_log)
         return
     # Each worker builds its own app from the environment: hand it what was decided here.
     os.environ.update(settings.to_env())
-    typer.echo(f"{workers} worker processes; one of them signs the log's checkpoints")
+    if not providers_only:
+        typer.echo(f"{workers} worker processes; one of them signs the log's checkpoints")
     uvicorn.run(
-        "approvals.api.app:create_app", factory=True, workers=workers,
-        host=host, port=port, log_level="info", access_log=access_log,
-    )
-
-
-def _serve_providers(
-    settings: Settings, host: str, port: int, workers: int, access_log: bool
-) -> None:
-    import uvicorn
-
-    from approvals.sandbox.host import create_providers_app
-
-    try:
-        application = create_providers_app(settings)  # checks fixtures and trust list
-    except (ApprovalsError, LicenceError) as exc:
-        raise _fail(f"无法启动 / cannot start: {exc}") from None
-    loopback = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    typer.echo(f"Approvals sandbox providers on http://{loopback}:{port}/sandbox/")
-    if workers == 1:
-        uvicorn.run(application, host=host, port=port, log_level="info", access_log=access_log)
-        return
-    os.environ.update(settings.to_env())  # each worker builds its own from the environment
-    uvicorn.run(
-        "approvals.sandbox.host:create_providers_app", factory=True, workers=workers,
+        factory, factory=True, workers=workers,
         host=host, port=port, log_level="info", access_log=access_log,
     )
 
