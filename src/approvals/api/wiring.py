@@ -83,11 +83,14 @@ def build_sources(settings: Settings, trust: TrustList) -> Any:
     if not settings.sandbox:
         return sources_from_config(trust=trust)
     if settings.sources_base_url:
+        # The paths every sandbox host serves the providers at (sandbox/providers.py).
+        from approvals.sandbox.providers import LICENCES_PREFIX, PLATFORM_PREFIX
+
         base = settings.sources_base_url.rstrip("/")
         env = dict(os.environ)
         # An explicit APPROVALS_PLATFORM_URL / APPROVALS_LICENCES_URL still wins.
-        env.setdefault("APPROVALS_PLATFORM_URL", f"{base}/sandbox/platform")
-        env.setdefault("APPROVALS_LICENCES_URL", f"{base}/sandbox/licences")
+        env.setdefault("APPROVALS_PLATFORM_URL", base + PLATFORM_PREFIX)
+        env.setdefault("APPROVALS_LICENCES_URL", base + LICENCES_PREFIX)
         return sources_from_config(trust=trust, env=env)
     # consent=True: the sandbox providers refuse reads without a grant, like real ones.
     return sources_for_sandbox(settings.fixtures, trust=trust, consent=True)
