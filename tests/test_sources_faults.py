@@ -423,17 +423,15 @@ def test_reads_run_concurrently() -> None:
         in_flight -= 1
         return healthy(request)
 
-    async def go() -> tuple[dict[str, Gathered], float]:
-        async with sources(slow) as s:  # timed without the set-up around it
-            started = time.perf_counter()
-            got = await s.gather(ruleset(), APPLICANT, FORM, ON)
-            return got, time.perf_counter() - started
+    async def go() -> dict[str, Gathered]:
+        async with sources(slow) as s:
+            return await s.gather(ruleset(), APPLICANT, FORM, ON)
 
-    got, elapsed = asyncio.run(go())
+    got = asyncio.run(go())
     assert all(g.error is None for g in got.values())
-    # Six reads of 0.2 s each: at least 1.2 s one after another, ~0.2 s together.
+    # All six reads were in flight at once. (Not a timing: an elapsed-time bound here
+    # failed at 1.006 s on a loaded machine although all six overlapped.)
     assert most == 6
-    assert elapsed < 1.0
 
 
 def test_two_inputs_with_the_same_read_share_one_request() -> None:
