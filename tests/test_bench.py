@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import zen
 
-from approvals.bench import SectionResult, Table, Target, run_bench
 from approvals.bench.context import BenchContext
 from approvals.bench.criteria import CRITERIA, Verdict
 from approvals.bench.derive import DERIVE
@@ -26,6 +25,8 @@ from approvals.bench.peers import (
     implementations,
 )
 from approvals.bench.python_peer import FROM_RAW, FUNCTIONS
+from approvals.bench.report import SectionResult, Table, Target
+from approvals.bench.runner import run_bench
 from approvals.bench.samples import FLAGSHIP, ItemSamples
 from approvals.bench.zen_peer import facts_jdm, jdm
 from approvals.engine.runtime import Engine

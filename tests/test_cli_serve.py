@@ -7,6 +7,7 @@ loopback HTTP, as they would call the real data platform.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import subprocess
@@ -169,3 +170,27 @@ def test_the_access_log_is_on_unless_turned_off(tmp_path: Path, option: str | No
     lines = [line for line in printed[0].splitlines() if '"GET /v1/items HTTP/1.1" 200' in line]
     assert len(lines) == (0 if option else 3)
     assert "Application startup complete" in printed[0]  # the server's own log stays
+
+
+def test_the_bench_load_generator_drives_the_served_api(server: str) -> None:
+    """`make bench`'s HTTP section reads what this generator prints: every request it
+    sends must reach the service and be counted, as a decision (201) or an error."""
+    from approvals.bench.http_load import _applicants
+
+    applicants = _applicants()
+    out = subprocess.run(
+        [sys.executable, "-m", "approvals.bench.loadgen", server, "20", "1"],
+        input=applicants, capture_output=True, text=True, check=True, timeout=120,
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["sent"] == 20
+    assert got["errors"] == 0
+    assert 0 < got["p50"] <= got["p99"]
+    # The decisions are the service's own: the first applicant finds theirs filed.
+    first = json.loads(applicants)[0]
+    with httpx.Client(base_url=server, timeout=30) as http:
+        token = http.post(
+            "/v1/sandbox/tokens", json={"subject": first["id_number"], "role": "citizen"}
+        ).json()["access_token"]
+        mine = http.get("/v1/me/applications", headers={"Authorization": f"Bearer {token}"})
+    assert first["item"] in {a["item"] for a in mine.json()["applications"]}

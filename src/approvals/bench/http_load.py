@@ -1,23 +1,22 @@
 """Issue 5, part 3: the service over HTTP, at rising request rates.
 
 `approvals serve` (uvicorn with uvloop and httptools) runs on loopback with a fresh
-SQLite file, first as one process, then as two (`--workers 2`, one per
-core). Its data sources are the sandbox data platform and licence
-store served by a second `approvals serve` on another loopback port (only its
-`/sandbox/...` mounts are used), read over real HTTP through the production connectors
-(`APPROVALS_SOURCES_BASE_URL`), as real providers are separate systems. A load
-generator in a separate process (asyncio + httpx) sends `POST /v1/applications` for the
-showcase applicants **open loop**: request i is sent at `start + i / rate` whether or
-not earlier ones were answered, and its latency is counted from that scheduled time,
-so a server that falls behind is charged for the queue it builds (no coordinated
-omission). Each rate runs for a fixed time after a short warm-up; the figure reported
-is the highest rate whose p99 stays under 100 ms with no errors; a configuration stops
-after two failing rates in a row, or one with p99 over a second.
+SQLite file, first as one process, then as two (`--workers 2`, one per core). Its data
+sources are the sandbox data platform and licence store, served by a second `approvals
+serve --providers-only` on another loopback port and read over real HTTP through the
+production connectors (`APPROVALS_SOURCES_BASE_URL`), as real providers are separate
+systems. A load generator in a separate process (`bench/loadgen.py`, asyncio +
+aiohttp) sends `POST /v1/applications` for the showcase applicants **open loop**:
+request i is sent at `start + i / rate` whether or not earlier ones were answered, and
+its latency is counted from that scheduled time, so a server that falls behind is
+charged for the queue it builds (no coordinated omission). Each rate runs for a fixed
+time after a short warm-up; the figure reported is the highest rate whose p99 stays
+under 100 ms with no errors; a configuration stops after two failing rates in a row,
+or one with p99 over a second.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -25,11 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import psutil
 
@@ -178,76 +175,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _generate(base: str, rate_per_s: float, seconds: float) -> dict[str, Any]:
-    """Send the requests open loop; aiohttp, not httpx, because the generator shares the
-    machine's two cores with the service and the providers: httpx cost ~1.3 ms of CPU a
-    request here, aiohttp a fraction of that (`client_cpu_ms` in the result)."""
+def _applicants() -> str:
+    """The showcase applicants as the load generator reads them on stdin."""
     from approvals.sandbox.fixtures import load_fixtures
 
-    cases = list(load_fixtures(None).showcase)
-    connector = aiohttp.TCPConnector(limit=512)
-    timeout = aiohttp.ClientTimeout(total=30.0)
-    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as client:
-        tokens: dict[str, str] = {}
-        for case in cases:
-            if case.id_number not in tokens:
-                async with client.post(
-                    "/v1/sandbox/tokens", json={"subject": case.id_number, "role": "citizen"}
-                ) as r:
-                    r.raise_for_status()
-                    tokens[case.id_number] = (await r.json())["access_token"]
-        latencies: list[float] = []
-        errors = 0
-
-        async def one(i: int, due: float) -> None:
-            nonlocal errors
-            case = cases[i % len(cases)]
-            headers = {
-                "Authorization": f"Bearer {tokens[case.id_number]}",
-                "Idempotency-Key": str(uuid.uuid4()),
-            }
-            try:
-                async with client.post(
-                    "/v1/applications", json={"item": case.item, "form": case.form},
-                    headers=headers,
-                ) as r:
-                    await r.read()
-                    ok = r.status == 201
-            except (aiohttp.ClientError, TimeoutError):
-                ok = False
-            latencies.append(time.perf_counter() - due)
-            errors += not ok
-
-        total = int(rate_per_s * seconds)
-        cpu = time.process_time()
-        start = time.perf_counter() + 0.05
-        tasks = []
-        for i in range(total):
-            due = start + i / rate_per_s
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i, due)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-        cpu = time.process_time() - cpu
-    latencies.sort()
-    return {
-        "sent": total,
-        "errors": errors,
-        "seconds": elapsed,
-        "p50": latencies[len(latencies) // 2],
-        "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-        "client_cpu_ms": cpu / max(1, total) * 1000,
-    }
+    return json.dumps([
+        {"id_number": c.id_number, "item": c.item, "form": c.form}
+        for c in load_fixtures(None).showcase
+    ])
 
 
 def _load(base: str, rate_per_s: float, seconds: float) -> dict[str, Any]:
-    """Run the generator in its own process (it must not share the server's CPU time
-    slice accounting or the benchmark's GIL)."""
+    """Run the generator (`bench/loadgen.py`) in its own process: it must not share the
+    benchmark's GIL, and its CPU is counted apart from the service's."""
     out = subprocess.run(
-        [sys.executable, "-m", "approvals.bench.http_load", base, str(rate_per_s), str(seconds)],
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-m", "approvals.bench.loadgen", base, str(rate_per_s), str(seconds)],
+        input=_applicants(), capture_output=True, text=True, check=True,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -368,7 +311,3 @@ def _rising_rates(
                 process.terminate()
                 process.wait(timeout=30)
     return best, rows
-
-
-if __name__ == "__main__":
-    print(json.dumps(asyncio.run(_generate(sys.argv[1], float(sys.argv[2]), float(sys.argv[3])))))
