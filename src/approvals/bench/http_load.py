@@ -153,6 +153,20 @@ same two cores as the service. In the service, py-spy (`--gil`) at 200/s: the de
 FastAPI, Starlette and uvicorn ~18%, the group-commit writer ~10%. At these rates a
 transaction holds about two decisions, so the writer's fixed cost per transaction
 counts: its statements now go to the SQLite cursor (previous section).
+
+**2026-12-01 (a fast day).** The load generator now imports aiohttp and the standard
+library only (`bench/loadgen.py`). Importing the benchmark package with it cost 2.3 s
+of CPU at every start (one a rate, one a warm-up); the section took 113 s before this
+and 65 s after, with two rates fewer. A suspect for the tail tested and cleared: SQLite's
+automatic WAL checkpoint runs in the committing thread, so a checkpoint (copying ~4 MB
+and syncing the database file) could hold up every decision queued behind it. With
+checkpoints off in the service (`wal_autocheckpoint=0`), one service process at
+250/s, four alternating runs of six 3 s windows: p99 46-346 ms with checkpoints and
+51-308 ms without, no difference through the noise. At 250/s one process is at its
+CPU limit (~3.6 ms a decision). py-spy of one service process at 200/s, counting
+samples on a CPU: of its event loop, the decision 43%, the source reads over HTTP 23%,
+FastAPI, Starlette and uvicorn ~24% (solving the endpoint's dependencies 8%), the
+protocol and the rest ~10%.
 """
 
 
