@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import json
 from pathlib import Path
@@ -218,3 +219,23 @@ def test_bare_verification_windows_run_through_the_pass_and_leave_it_whole() -> 
     assert len(interleaved.rates) == 4  # before 0, before 10, before 20, after the last
     assert all(r > 0 for r in interleaved.rates)
     assert interleaved.paused >= 4 * 0.01
+
+
+def test_a_full_run_holds_itself_to_ten_minutes() -> None:
+    """The run's own time is a target of a full run (issue 5: under 10 minutes), not of
+    a quick smoke run."""
+    from approvals.bench.report import BenchReport, Machine
+
+    def report(quick: bool, seconds: float) -> BenchReport:
+        r = BenchReport(dt.datetime(2026, 12, 1), quick, Machine.here(), {}, seconds=seconds)
+        r.sections.append(_fake(BenchContext(quick=quick, charts=Path("unused"))))
+        return r
+
+    on_time = report(False, 429.0).targets[-1]
+    assert (on_time.name, on_time.got, on_time.met) == ("make bench's own running time",
+                                                        "429 s", True)
+    assert not report(False, 663.0).targets[-1].met
+    assert [t.name for t in report(True, 30.0).targets] == ["signed decisions/s"]
+    assert "| make bench's own running time | < 10 min | 663 s | **no** |" in report(
+        False, 663.0
+    ).markdown(Path("docs"))
